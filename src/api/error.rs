@@ -1,0 +1,277 @@
+//! The one place that maps domain errors to HTTP: status, error `type` and a message that is
+//! safe to show. 5xx bodies say nothing internal; the cause goes to the log.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{ApiResponse, Object};
+
+use crate::auth::{AuthError, UserError};
+use crate::error::{AppError, FieldError};
+use crate::media::MediaError;
+
+/// The error envelope of API.md §1.1.
+#[derive(Debug, Object)]
+#[oai(rename = "Error")]
+pub struct ErrorBody {
+    /// Equals the HTTP status.
+    pub code: u16,
+    pub message: String,
+    pub error: ErrorInfo,
+}
+
+#[derive(Debug, Object)]
+pub struct ErrorInfo {
+    /// VALIDATION_ERROR, AUTHENTICATION_REQUIRED, INVALID_TOKEN, TOKEN_EXPIRED,
+    /// INVALID_CREDENTIALS, PERMISSION_DENIED, RESOURCE_NOT_FOUND, RESOURCE_CONFLICT,
+    /// PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, RATE_LIMIT_EXCEEDED, INSUFFICIENT_STORAGE,
+    /// INTERNAL_SERVER_ERROR.
+    #[oai(rename = "type")]
+    pub kind: String,
+    #[oai(skip_serializing_if_is_empty)]
+    pub details: Vec<FieldErrorBody>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "FieldError")]
+pub struct FieldErrorBody {
+    pub field: String,
+    pub message: String,
+    pub code: String,
+}
+
+/// An error on its way to the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+    pub details: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.kind, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            message: message.into(),
+            details: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn validation(status: StatusCode, field: &str, message: &str, code: &'static str) -> Self {
+        let mut e = Self::new(status, "VALIDATION_ERROR", format!("{field} {message}"));
+        e.details.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+            code,
+        });
+        e
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "internal server error",
+        )
+    }
+
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.status.as_u16(),
+            message: self.message.clone(),
+            error: ErrorInfo {
+                kind: self.kind.to_string(),
+                details: self
+                    .details
+                    .iter()
+                    .map(|d| FieldErrorBody {
+                        field: d.field.clone(),
+                        message: d.message.clone(),
+                        code: d.code.to_string(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        use StatusCode as S;
+        let msg = error.to_string();
+        let api = match &error {
+            AppError::Auth(e) => match e {
+                AuthError::MissingToken => ApiError::new(S::UNAUTHORIZED, "AUTHENTICATION_REQUIRED", msg),
+                AuthError::InvalidToken => ApiError::new(S::UNAUTHORIZED, "INVALID_TOKEN", msg),
+                AuthError::TokenExpired => ApiError::new(S::UNAUTHORIZED, "TOKEN_EXPIRED", msg),
+                AuthError::InvalidCredentials => {
+                    ApiError::new(S::UNAUTHORIZED, "INVALID_CREDENTIALS", msg)
+                }
+                AuthError::AccountDisabled | AuthError::RegistrationClosed | AuthError::AdminOnly => {
+                    ApiError::new(S::FORBIDDEN, "PERMISSION_DENIED", msg)
+                }
+            },
+            AppError::User(e) => match e {
+                UserError::NotFound | UserError::SessionNotFound => ApiError::not_found(msg),
+                UserError::UsernameTaken | UserError::LastAdmin | UserError::OwnsPhotos => {
+                    ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg)
+                }
+            },
+            AppError::Media(e) => match e {
+                MediaError::Unsupported => ApiError::new(S::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", msg),
+                MediaError::TooLarge { .. } => ApiError::new(S::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", msg),
+                MediaError::TooManyPixels { .. } | MediaError::Corrupt => {
+                    ApiError::new(S::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", msg)
+                }
+            },
+            AppError::Validation(v) => {
+                let mut api = ApiError::new(S::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", msg);
+                api.details = v.details.clone();
+                api
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                let mut api = ApiError::new(S::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED", msg);
+                api.retry_after = Some(*retry_after_secs);
+                api
+            }
+            AppError::Io(e) if is_disk_full(e) => ApiError::new(
+                S::INSUFFICIENT_STORAGE,
+                "INSUFFICIENT_STORAGE",
+                "not enough free disk space",
+            ),
+            AppError::Db(_) | AppError::Io(_) | AppError::Internal(_) => {
+                log::error!("internal error: {error:#}");
+                ApiError::internal()
+            }
+        };
+        if api.status.is_client_error() {
+            log::debug!("client error: {api}");
+        }
+        api
+    }
+}
+
+fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> Response {
+        let mut resp = poem::web::Json(self.body().to_json()).into_response();
+        resp.set_status(self.status);
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert("Retry-After", secs.into());
+        }
+        resp
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        poem::error::ResponseError::as_response(&self)
+    }
+}
+
+/// Statuses every authenticated operation may answer, listed in the OpenAPI document.
+const DOCUMENTED: &[(u16, &str)] = &[
+    (400, "Malformed JSON or query parameter (VALIDATION_ERROR)"),
+    (401, "Missing, invalid or expired token (AUTHENTICATION_REQUIRED, INVALID_TOKEN, TOKEN_EXPIRED, INVALID_CREDENTIALS)"),
+    (403, "Not allowed (PERMISSION_DENIED)"),
+    (404, "Not found, or not visible to the caller (RESOURCE_NOT_FOUND)"),
+    (409, "Conflict with the current state (RESOURCE_CONFLICT)"),
+    (413, "Body too large (PAYLOAD_TOO_LARGE)"),
+    (415, "Not a supported image (UNSUPPORTED_MEDIA_TYPE)"),
+    (422, "Invalid field values, with details per field (VALIDATION_ERROR)"),
+    (429, "Rate limit exceeded; see Retry-After (RATE_LIMIT_EXCEEDED)"),
+    (500, "Internal error (INTERNAL_SERVER_ERROR)"),
+];
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: ErrorBody::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+/// Turns any error that reached the edge of the router into the envelope: unknown routes,
+/// bad query parameters, a missing bearer token, bodies over a limit.
+pub fn envelope_for_poem_error(error: poem::Error) -> Response {
+    if let Some(api) = error.downcast_ref::<ApiError>() {
+        return api.clone().into_response();
+    }
+    let status = error.status();
+    let api = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::new(status, "METHOD_NOT_ALLOWED", "method not allowed on this resource")
+        }
+        StatusCode::UNAUTHORIZED => ApiError::new(status, "AUTHENTICATION_REQUIRED", "authentication required"),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "PAYLOAD_TOO_LARGE", "request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::new(status, "UNSUPPORTED_MEDIA_TYPE", "unsupported content type")
+        }
+        s if s.is_client_error() => param_error(&error),
+        _ => {
+            log::error!("unhandled error: {error}");
+            ApiError::internal()
+        }
+    };
+    api.into_response()
+}
+
+/// A parameter that failed to parse: 400 with the parameter named, if poem-openapi told us.
+fn param_error(error: &poem::Error) -> ApiError {
+    if let Some(e) = error.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        let mut api = ApiError::validation(
+            StatusCode::BAD_REQUEST,
+            &e.name,
+            "has an invalid value",
+            "INVALID_FORMAT",
+        );
+        api.message = format!("query or path parameter `{}` is invalid", e.name);
+        return api;
+    }
+    ApiError::bad_request("malformed request")
+}

@@ -1,0 +1,91 @@
+//! The HTTP API: one file per resource, the OpenAPI service, and the middleware stack.
+
+pub mod auth;
+pub mod envelope;
+pub mod error;
+mod middleware;
+pub mod multipart;
+pub mod security;
+pub mod system;
+pub mod users;
+
+use poem::endpoint::BoxEndpoint;
+use poem::middleware::{CatchPanic, Cors, SetHeader};
+use poem::{get, EndpointExt, IntoResponse, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::app::AppState;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Service information
+    System,
+    /// Registration, login and tokens
+    Auth,
+    /// Profiles, sessions and user administration
+    Users,
+}
+
+pub type Apis = (system::SystemApi, auth::AuthApi, users::UsersApi);
+
+/// The OpenAPI service of every endpoint, mounted at `/api/v1`.
+pub fn openapi() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (system::SystemApi, auth::AuthApi, users::UsersApi),
+        "Photox API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Self-hosted photo daemon. Every JSON response except /health is wrapped in \
+         {code, message, data}; errors carry {code, message, error: {type, details}}.",
+    )
+    .server("/api/v1")
+}
+
+/// The whole HTTP application for `state`.
+pub fn build(state: AppState) -> BoxEndpoint<'static> {
+    let service = openapi();
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    let config = state.config();
+    let origins = config.server.cors_origins.clone();
+    let cors = Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+        .allow_headers(["authorization", "content-type", "if-none-match", "range"])
+        .expose_headers([
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "retry-after",
+            "etag",
+            "content-disposition",
+        ])
+        .max_age(600);
+    Route::new()
+        .at("/", get(system::root))
+        .at("/health", get(system::health))
+        .at("/api/v1/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .nest("/api/v1", service)
+        .catch_all_error(|e| async move { error::envelope_for_poem_error(e) })
+        .with(CatchPanic::new().with_handler(|_| error::ApiError::internal().into_response()))
+        .around(middleware::rate_limit)
+        .with_if(!origins.is_empty(), cors)
+        .with(
+            SetHeader::new()
+                .overriding("X-Content-Type-Options", "nosniff")
+                .overriding("X-Frame-Options", "DENY")
+                .overriding("Referrer-Policy", "no-referrer"),
+        )
+        .around(middleware::log_request)
+        .data(state)
+        .boxed()
+}
+
+/// RFC 3339 in UTC with whole seconds: `2026-01-21T07:42:41Z`.
+pub fn timestamp(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,105 @@
+//! Reading one file part of a multipart body, with a size cap enforced while reading.
+
+use poem::http::StatusCode;
+use poem::web::Multipart;
+use poem::{FromRequest, Request, RequestBody};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+
+use tokio::io::AsyncReadExt;
+
+use super::error::ApiError;
+
+/// Largest avatar upload.
+pub const MAX_AVATAR_BYTES: usize = 10 * 1024 * 1024;
+
+/// `multipart/form-data` with one file in the part `file` (also `avatar` or `image`), held in
+/// memory up to `MAX_AVATAR_BYTES`.
+pub struct AvatarUpload(pub Vec<u8>);
+
+impl<'a> ApiExtractor<'a> for AvatarUpload {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(_registry: &mut Registry) {}
+
+    fn request_meta() -> Option<MetaRequest> {
+        let mut file = MetaSchema::new_with_format("string", "binary");
+        file.description = Some("JPEG, PNG, WebP or GIF; at most 10 MB");
+        let mut schema = MetaSchema::new("object");
+        schema.properties = vec![("file", MetaSchemaRef::Inline(Box::new(file)))];
+        schema.required = vec!["file"];
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "multipart/form-data",
+                schema: MetaSchemaRef::Inline(Box::new(schema)),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let bytes = read_file_part(request, body, &["file", "avatar", "image"], MAX_AVATAR_BYTES).await?;
+        Ok(AvatarUpload(bytes))
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("file is larger than {} MB", limit / (1024 * 1024)),
+    )
+}
+
+/// Reads the first part named one of `names`, failing with 413 as soon as it passes `limit`.
+async fn read_file_part(
+    request: &Request,
+    body: &mut RequestBody,
+    names: &[&str],
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let mut multipart = <Multipart as FromRequest>::from_request(request, body)
+        .await
+        .map_err(|_| ApiError::bad_request("expected a multipart/form-data body"))?;
+    loop {
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|_| ApiError::bad_request("malformed multipart body"))?;
+        let Some(field) = field else {
+            return Err(ApiError::validation(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                names[0],
+                "is required",
+                "REQUIRED",
+            ));
+        };
+        if !field.name().is_some_and(|n| names.contains(&n)) {
+            continue;
+        }
+        let mut reader = field.into_async_read();
+        let mut data = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .await
+                .map_err(|_| ApiError::bad_request("malformed multipart body"))?;
+            if n == 0 {
+                break;
+            }
+            if data.len() + n > limit {
+                return Err(too_large(limit));
+            }
+            data.extend_from_slice(&buf[..n]);
+        }
+        return Ok(data);
+    }
+}

@@ -1,0 +1,303 @@
+//! `/api/v1/users`: the caller's profile, avatar and sessions; user administration.
+
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Binary;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Deserialize;
+
+use super::envelope::{empty, Created, Empty, Envelope, JsonBody, Ok, Page, Paging};
+use super::error::ApiError;
+use super::multipart::AvatarUpload;
+use super::security::BearerAuth;
+use super::{timestamp, ApiTags};
+use crate::app::AppState;
+use crate::auth::repo::ProfileChange;
+use crate::auth::sessions::SessionInfo;
+use crate::auth::users::{AdminChange, NewAccount};
+use crate::auth::{Role, User};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    Admin,
+    User,
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Role {
+        match r {
+            RoleName::Admin => Role::Admin,
+            RoleName::User => Role::User,
+        }
+    }
+}
+
+impl From<Role> for RoleName {
+    fn from(r: Role) -> RoleName {
+        match r {
+            Role::Admin => RoleName::Admin,
+            Role::User => RoleName::User,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "User")]
+pub struct UserResponse {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub role: RoleName,
+    pub is_active: bool,
+    pub family_id: Option<i64>,
+    pub created_at: String,
+    pub storage_used_bytes: i64,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            display_name: u.display_name,
+            bio: u.bio,
+            avatar_url: u.avatar_url,
+            role: u.role.into(),
+            is_active: u.is_active,
+            family_id: u.family_id,
+            created_at: timestamp(u.created_at),
+            storage_used_bytes: u.storage_used_bytes,
+        }
+    }
+}
+
+/// Partial update; an empty string clears a field.
+#[derive(Debug, Object, Deserialize)]
+pub struct UpdateProfileRequest {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    /// An http(s) URL or a path on this server.
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+    /// Default `user`.
+    pub role: Option<RoleName>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct AdminUpdateUserRequest {
+    pub role: Option<RoleName>,
+    /// `false` ends the user's sessions at once.
+    pub is_active: Option<bool>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    /// A new password; ends the user's sessions.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "Session")]
+pub struct SessionResponse {
+    pub id: i64,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// The session of the token making this request.
+    pub current: bool,
+}
+
+impl From<SessionInfo> for SessionResponse {
+    fn from(s: SessionInfo) -> Self {
+        Self {
+            id: s.id,
+            created_at: timestamp(s.created_at),
+            last_used_at: timestamp(s.last_used_at),
+            user_agent: s.user_agent,
+            ip: s.ip,
+            current: s.current,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum AvatarResponse {
+    /// The avatar as a JPEG (public, so that it works in `<img src>`).
+    #[oai(status = 200, content_type = "image/jpeg")]
+    Image(
+        Binary<Vec<u8>>,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+    /// Unchanged since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+}
+
+pub struct UsersApi;
+
+#[OpenApi(prefix_path = "/users", tag = "ApiTags::Users")]
+impl UsersApi {
+    /// The caller's account.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Ok<UserResponse>> {
+        Result::Ok(Envelope(state.accounts().get_user(auth.0.user_id).await?.into()))
+    }
+
+    /// Update the caller's profile (partial).
+    #[oai(path = "/me", method = "put")]
+    async fn update_me(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<UpdateProfileRequest>,
+    ) -> Result<Ok<UserResponse>> {
+        let b = body.0;
+        let change = ProfileChange {
+            email: b.email.map(Some),
+            display_name: b.display_name.map(Some),
+            bio: b.bio.map(Some),
+            avatar_url: b.avatar_url.map(Some),
+        };
+        let user = state.accounts().update_profile(&auth.0, change).await?;
+        Result::Ok(Envelope(user.into()))
+    }
+
+    /// Upload an avatar (multipart part `file`); it is centre-cropped to a 256×256 JPEG and served
+    /// at `GET /users/{id}/avatar`. A file that is not an image answers 415.
+    #[oai(path = "/me/avatar", method = "put")]
+    async fn upload_avatar(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        upload: AvatarUpload,
+    ) -> Result<Ok<UserResponse>> {
+        let user = state.accounts().set_avatar(&auth.0, upload.0).await?;
+        Result::Ok(Envelope(user.into()))
+    }
+
+    /// A user's avatar (public: avatars appear beside shared content).
+    #[oai(path = "/:id/avatar", method = "get")]
+    async fn avatar(&self, state: Data<&AppState>, req: &Request, id: Path<i64>) -> Result<AvatarResponse> {
+        let (path, updated) = state.accounts().avatar_file(id.0).await?;
+        let etag = format!("\"avatar-{}-{updated}\"", id.0);
+        if req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+            return Result::Ok(AvatarResponse::NotModified(etag));
+        }
+        let bytes = tokio::fs::read(path).await.map_err(|_| ApiError::not_found("avatar not found"))?;
+        Result::Ok(AvatarResponse::Image(Binary(bytes), etag, "public, max-age=3600".into()))
+    }
+
+    /// The caller's live sessions.
+    #[oai(path = "/me/sessions", method = "get")]
+    async fn sessions(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Ok<Page<SessionResponse>>> {
+        let sessions = state.accounts().list_sessions(&auth.0).await?;
+        let total = sessions.len() as i64;
+        let paging = Paging { page: 1, per_page: total.max(1) };
+        let items = sessions.into_iter().map(Into::into).collect();
+        Result::Ok(Envelope(paging.page_of(items, total)))
+    }
+
+    /// End one of the caller's sessions; its tokens stop working at once.
+    #[oai(path = "/me/sessions/:id", method = "delete")]
+    async fn end_session(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Empty> {
+        state.accounts().revoke_own_session(&auth.0, id.0).await?;
+        Result::Ok(empty())
+    }
+
+    /// All users (admin only), filtered by `q` on username, display name or email.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        q: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        /// Items per page, 1–200 (aliases `page_size`, `perpage`, `limit`).
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<Page<UserResponse>>> {
+        auth.0.require_admin().map_err(crate::error::AppError::from)?;
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let (users, total) = state
+            .accounts()
+            .list_users(q.0, paging.per_page, paging.offset())
+            .await?;
+        let items = users.into_iter().map(Into::into).collect();
+        Result::Ok(Envelope(paging.page_of(items, total)))
+    }
+
+    /// Create a user (admin only).
+    #[oai(path = "/", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<CreateUserRequest>,
+    ) -> Result<Created<UserResponse>> {
+        auth.0.require_admin().map_err(crate::error::AppError::from)?;
+        let b = body.0;
+        let account = NewAccount {
+            username: b.username,
+            password: b.password,
+            email: b.email.filter(|e| !e.trim().is_empty()),
+            role: Some(b.role.map(Role::from).unwrap_or(Role::User)),
+        };
+        let user = state.accounts().create_user(account).await?;
+        Result::Ok(Envelope(user.into()))
+    }
+
+    /// Change a user's role, active flag, display name, email or password (admin only). The last
+    /// active admin cannot be demoted or deactivated (409).
+    #[oai(path = "/:id", method = "put")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<AdminUpdateUserRequest>,
+    ) -> Result<Ok<UserResponse>> {
+        let b = body.0;
+        let change = AdminChange {
+            role: b.role.map(Into::into),
+            is_active: b.is_active,
+            display_name: b.display_name.map(Some),
+            email: b.email.map(Some),
+            password: b.password,
+        };
+        let user = state.accounts().admin_update(&auth.0, id.0, change).await?;
+        Result::Ok(Envelope(user.into()))
+    }
+
+    /// Delete a user (admin only). The last active admin cannot be deleted (409).
+    #[oai(path = "/:id", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        /// Also delete everything the user owns.
+        purge: Query<Option<bool>>,
+    ) -> Result<Empty> {
+        state
+            .accounts()
+            .delete_user(&auth.0, id.0, purge.0.unwrap_or(false))
+            .await?;
+        Result::Ok(empty())
+    }
+}

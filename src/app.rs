@@ -1,0 +1,192 @@
+//! `AppState`, built once from the configuration, and `App::serve`, which runs the HTTP server
+//! and the maintenance tasks until `shutdown` resolves.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::Server;
+use tokio::task::JoinSet;
+
+use crate::auth::tokens::TokenKeys;
+use crate::auth::Accounts;
+use crate::config::{Config, ConfigError, Overrides};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::ratelimit::RateLimiter;
+
+/// Directories under the data dir (API.md §12).
+pub const SUBDIRS: &[&str] = &["originals", "trash", "thumbnails", "tmp", "avatars"];
+/// How long SIGTERM waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+struct StateInner {
+    config: RwLock<Arc<Config>>,
+    config_file: Option<PathBuf>,
+    overrides: Overrides,
+    data_dir: PathBuf,
+    db: Db,
+    accounts: Accounts,
+    limiter: RateLimiter,
+}
+
+impl AppState {
+    /// Prepares the data dir (clearing `tmp/`), opens the database and loads the signing key.
+    pub fn open(config: Config, config_file: Option<PathBuf>, overrides: Overrides) -> Result<Self, AppError> {
+        let data_dir = config.storage.data_dir.clone();
+        prepare_data_dir(&data_dir)?;
+        let db = Db::open(&data_dir.join("photox.db"))?;
+        let keys = TokenKeys::load_or_create(&data_dir)?;
+        let accounts = Accounts::new(
+            db.clone(),
+            keys,
+            config.auth.access_ttl.0,
+            config.auth.refresh_ttl.0,
+            data_dir.join("avatars"),
+        );
+        Ok(Self {
+            inner: Arc::new(StateInner {
+                config: RwLock::new(Arc::new(config)),
+                config_file,
+                overrides,
+                data_dir,
+                db,
+                accounts,
+                limiter: RateLimiter::default(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.inner.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.inner.accounts
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// Re-reads the configuration (SIGHUP). Log level, registration and rate limits apply at
+    /// once; a change to anything else is logged as needing a restart.
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let fresh = Config::load(self.inner.config_file.as_deref(), &self.inner.overrides)?;
+        let mut guard = self.inner.config.write().unwrap_or_else(|p| p.into_inner());
+        let old = guard.clone();
+        let mut next = (*old).clone();
+        next.log = fresh.log.clone();
+        next.auth.registration = fresh.auth.registration;
+        next.limits = fresh.limits.clone();
+        log::set_max_level(next.log_level());
+        if next != fresh {
+            log::warn!("configuration reloaded; changes outside log, auth.registration and limits need a restart");
+        } else {
+            log::info!("configuration reloaded");
+        }
+        *guard = Arc::new(next);
+        Ok(())
+    }
+
+    /// Whether the database and the data dir accept writes.
+    pub async fn check_health(&self) -> Result<(), String> {
+        self.db().check_writable().await.map_err(|_| "database is not writable".to_string())?;
+        let probe = self.data_dir().join("tmp").join(".health");
+        tokio::fs::write(&probe, b"ok")
+            .await
+            .map_err(|_| "data directory is not writable".to_string())?;
+        let _ = tokio::fs::remove_file(&probe).await;
+        Ok(())
+    }
+}
+
+fn prepare_data_dir(data_dir: &Path) -> Result<(), AppError> {
+    std::fs::create_dir_all(data_dir)?;
+    for sub in SUBDIRS {
+        std::fs::create_dir_all(data_dir.join(sub))?;
+    }
+    // Anything in tmp/ is an upload that never finished.
+    for entry in std::fs::read_dir(data_dir.join("tmp"))? {
+        let path = entry?.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if let Err(e) = removed {
+            log::warn!("could not clear {}: {e}", path.display());
+        }
+    }
+    Ok(())
+}
+
+pub struct App {
+    state: AppState,
+}
+
+impl App {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves on `acceptor` until `shutdown` resolves, then drains requests in flight and stops
+    /// the maintenance tasks.
+    pub async fn serve(
+        self,
+        acceptor: TcpAcceptor,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(prune_sessions_hourly(self.state.clone(), stop_rx));
+        if let Some(addr) = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()) {
+            log::info!("photox {} listening on {addr}", env!("CARGO_PKG_VERSION"));
+        }
+        let endpoint = crate::api::build(self.state.clone());
+        let result = Server::new_with_acceptor(acceptor)
+            .name("photox")
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
+            .await;
+        let _ = stop_tx.send(true);
+        while tasks.join_next().await.is_some() {}
+        log::info!("photox stopped");
+        result
+    }
+}
+
+/// Named maintenance task: forgets long-ended sessions once an hour.
+async fn prune_sessions_hourly(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                match state.accounts().prune_sessions().await {
+                    Ok(n) if n > 0 => log::info!("pruned {n} ended sessions"),
+                    Ok(_) => {}
+                    Err(e) => log::warn!("session pruning failed: {e}"),
+                }
+            }
+        }
+    }
+}

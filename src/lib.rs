@@ -1,0 +1,12 @@
+//! Photox: a self-hosted photo daemon for home NAS boxes.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod logging;
+pub mod media;
+pub mod ratelimit;

@@ -1,0 +1,16 @@
+//! Pure image work: bytes in, values out. No database, no async.
+
+pub mod avatar;
+pub mod sniff;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    #[error("file content is not a supported image (JPEG, PNG, WebP or GIF)")]
+    Unsupported,
+    #[error("file is larger than {limit_mb} MB")]
+    TooLarge { limit_mb: u64 },
+    #[error("image is larger than {max_pixels} pixels")]
+    TooManyPixels { max_pixels: u64 },
+    #[error("image data is corrupt or truncated")]
+    Corrupt,
+}
