@@ -39,7 +39,11 @@ struct StateInner {
 
 impl AppState {
     /// Prepares the data dir (clearing `tmp/`), opens the database and loads the signing key.
-    pub fn open(config: Config, config_file: Option<PathBuf>, overrides: Overrides) -> Result<Self, AppError> {
+    pub fn open(
+        config: Config,
+        config_file: Option<PathBuf>,
+        overrides: Overrides,
+    ) -> Result<Self, AppError> {
         let data_dir = config.storage.data_dir.clone();
         prepare_data_dir(&data_dir)?;
         let db = Db::open(&data_dir.join("photox.db"))?;
@@ -65,7 +69,11 @@ impl AppState {
     }
 
     pub fn config(&self) -> Arc<Config> {
-        self.inner.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn db(&self) -> &Db {
@@ -106,7 +114,10 @@ impl AppState {
 
     /// Whether the database and the data dir accept writes.
     pub async fn check_health(&self) -> Result<(), String> {
-        self.db().check_writable().await.map_err(|_| "database is not writable".to_string())?;
+        self.db()
+            .check_writable()
+            .await
+            .map_err(|_| "database is not writable".to_string())?;
         let probe = self.data_dir().join("tmp").join(".health");
         tokio::fs::write(&probe, b"ok")
             .await
@@ -159,7 +170,11 @@ impl App {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = JoinSet::new();
         tasks.spawn(prune_sessions_hourly(self.state.clone(), stop_rx));
-        if let Some(addr) = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()) {
+        if let Some(addr) = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+        {
             log::info!("photox {} listening on {addr}", env!("CARGO_PKG_VERSION"));
         }
         let endpoint = crate::api::build(self.state.clone());

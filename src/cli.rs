@@ -16,7 +16,11 @@ use crate::config::{Config, Overrides};
 use crate::db::Db;
 
 #[derive(Debug, Parser)]
-#[command(name = "photox", version, about = "Self-hosted photo daemon for home NAS boxes")]
+#[command(
+    name = "photox",
+    version,
+    about = "Self-hosted photo daemon for home NAS boxes"
+)]
 pub struct Cli {
     /// Configuration file (TOML). Without one, embedded defaults apply.
     #[arg(long, short = 'c', global = true, env = "PHOTOX_CONFIG")]
@@ -104,9 +108,12 @@ impl Cli {
     pub fn load_config(&self) -> Result<Config, crate::config::ConfigError> {
         match &self.command {
             Command::Serve(args) => Config::load(self.config.as_deref(), &args.overrides()),
-            Command::Config { action: ConfigCommand::Check { file, overrides } } => {
-                Config::load(file.as_deref().or(self.config.as_deref()), &overrides.overrides())
-            }
+            Command::Config {
+                action: ConfigCommand::Check { file, overrides },
+            } => Config::load(
+                file.as_deref().or(self.config.as_deref()),
+                &overrides.overrides(),
+            ),
             _ => Config::load(self.config.as_deref(), &Overrides::default()),
         }
     }
@@ -152,13 +159,16 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 fn serve(config: Config, file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         let addr = config.listen_addr();
-        let state = AppState::open(config, file, overrides).context("could not open the data directory")?;
+        let state =
+            AppState::open(config, file, overrides).context("could not open the data directory")?;
         let acceptor = TcpListener::bind(addr.to_string())
             .into_acceptor()
             .await
@@ -204,22 +214,52 @@ async fn user_command(action: UserCommand, config: &Config) -> anyhow::Result<()
         data_dir.join("avatars"),
     );
     match action {
-        UserCommand::Add { name, admin, password_stdin, email } => {
+        UserCommand::Add {
+            name,
+            admin,
+            password_stdin,
+            email,
+        } => {
             let password = read_password(password_stdin)?;
             let role = if admin { Role::Admin } else { Role::User };
-            let account = NewAccount { username: name, password, email, role: Some(role) };
+            let account = NewAccount {
+                username: name,
+                password,
+                email,
+                role: Some(role),
+            };
             let user = accounts.create_user(account).await.map_err(describe)?;
-            println!("created {} `{}` (id {})", user.role.as_str(), user.username, user.id);
+            println!(
+                "created {} `{}` (id {})",
+                user.role.as_str(),
+                user.username,
+                user.id
+            );
         }
-        UserCommand::Passwd { name, password_stdin } => {
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
             let user = accounts.find_by_username(&name).await.map_err(describe)?;
             let password = read_password(password_stdin)?;
-            accounts.reset_password(user.id, &password, None).await.map_err(describe)?;
-            println!("password of `{}` changed; their sessions are ended", user.username);
+            accounts
+                .reset_password(user.id, &password, None)
+                .await
+                .map_err(describe)?;
+            println!(
+                "password of `{}` changed; their sessions are ended",
+                user.username
+            );
         }
         UserCommand::List => {
-            let (users, _) = accounts.list_users(None, i64::MAX, 0).await.map_err(describe)?;
-            println!("{:>6}  {:<32}  {:<5}  {:<6}  created", "id", "username", "role", "active");
+            let (users, _) = accounts
+                .list_users(None, i64::MAX, 0)
+                .await
+                .map_err(describe)?;
+            println!(
+                "{:>6}  {:<32}  {:<5}  {:<6}  created",
+                "id", "username", "role", "active"
+            );
             for u in users {
                 println!(
                     "{:>6}  {:<32}  {:<5}  {:<6}  {}",
@@ -238,7 +278,11 @@ async fn user_command(action: UserCommand, config: &Config) -> anyhow::Result<()
 fn describe(e: crate::error::AppError) -> anyhow::Error {
     match e {
         crate::error::AppError::Validation(v) => {
-            let lines: Vec<String> = v.details.iter().map(|d| format!("{} {}", d.field, d.message)).collect();
+            let lines: Vec<String> = v
+                .details
+                .iter()
+                .map(|d| format!("{} {}", d.field, d.message))
+                .collect();
             anyhow::anyhow!(lines.join("; "))
         }
         other => anyhow::anyhow!(other.to_string()),

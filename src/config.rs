@@ -285,7 +285,10 @@ impl Config {
             })
         };
         if self.server.listen.parse::<SocketAddr>().is_err() {
-            return invalid("server.listen", "expected an address such as \"0.0.0.0:3333\"");
+            return invalid(
+                "server.listen",
+                "expected an address such as \"0.0.0.0:3333\"",
+            );
         }
         for origin in &self.server.cors_origins {
             if !is_valid_origin(origin) {
@@ -295,10 +298,10 @@ impl Config {
                 );
             }
         }
-        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+        if self.server.tls_cert.is_some() || self.server.tls_key.is_some() {
             return invalid(
                 "server.tls_cert",
-                "tls_cert and tls_key must be set together",
+                "TLS is not supported by this version; put a reverse proxy in front for HTTPS",
             );
         }
         if self.storage.data_dir.as_os_str().is_empty() {
@@ -460,7 +463,9 @@ mod tests {
     #[test]
     fn masked_hides_secret_options() {
         let mut c = Config::default();
-        c.mirror.options.insert("secret_access_key".into(), "hunter2".into());
+        c.mirror
+            .options
+            .insert("secret_access_key".into(), "hunter2".into());
         c.mirror.options.insert("bucket".into(), "photos".into());
         let masked = c.masked().to_string();
         assert!(!masked.contains("hunter2"));

@@ -15,7 +15,9 @@ impl Log for StderrLogger {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !self.enabled(record.metadata()) || !is_ours(record.target()) && record.level() > log::Level::Warn {
+        if !self.enabled(record.metadata())
+            || !is_ours(record.target()) && record.level() > log::Level::Warn
+        {
             return;
         }
         let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");

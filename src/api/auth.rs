@@ -121,7 +121,11 @@ impl AuthApi {
     /// Exchange a refresh token for a new pair (public). The presented token dies; presenting a
     /// used one again ends the whole session.
     #[oai(path = "/refresh", method = "post")]
-    async fn refresh(&self, state: Data<&AppState>, body: JsonBody<RefreshRequest>) -> Result<Ok<TokenResponse>> {
+    async fn refresh(
+        &self,
+        state: Data<&AppState>,
+        body: JsonBody<RefreshRequest>,
+    ) -> Result<Ok<TokenResponse>> {
         let tokens = state.accounts().refresh(&body.0.refresh_token).await?;
         Result::Ok(Envelope(TokenResponse {
             access_token: tokens.access_token,

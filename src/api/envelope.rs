@@ -3,7 +3,9 @@
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Request, RequestBody, Response};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::{
+    MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object};
 use serde::de::DeserializeOwned;
@@ -104,7 +106,11 @@ pub const MAX_PER_PAGE: i64 = 200;
 
 impl Paging {
     /// From the documented parameters, falling back to the aliases in the raw query.
-    pub fn from_query(page: Option<i64>, per_page: Option<i64>, req: &Request) -> Result<Self, ApiError> {
+    pub fn from_query(
+        page: Option<i64>,
+        per_page: Option<i64>,
+        req: &Request,
+    ) -> Result<Self, ApiError> {
         let per_page = match per_page {
             Some(n) => Some(n),
             None => alias_value(req, &["page_size", "perpage", "limit"])?,
@@ -112,7 +118,12 @@ impl Paging {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
         if page < 1 {
-            return Err(ApiError::validation(StatusCode::BAD_REQUEST, "page", "must be at least 1", "OUT_OF_RANGE"));
+            return Err(ApiError::validation(
+                StatusCode::BAD_REQUEST,
+                "page",
+                "must be at least 1",
+                "OUT_OF_RANGE",
+            ));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(ApiError::validation(
@@ -129,8 +140,16 @@ impl Paging {
         (self.page - 1).saturating_mul(self.per_page)
     }
 
-    pub fn page_of<T: ToJSON + poem_openapi::types::ParseFromJSON>(&self, items: Vec<T>, total: i64) -> Page<T> {
-        let total_pages = if total == 0 { 0 } else { (total + self.per_page - 1) / self.per_page };
+    pub fn page_of<T: ToJSON + poem_openapi::types::ParseFromJSON>(
+        &self,
+        items: Vec<T>,
+        total: i64,
+    ) -> Page<T> {
+        let total_pages = if total == 0 {
+            0
+        } else {
+            (total + self.per_page - 1) / self.per_page
+        };
         Page {
             items,
             pagination: Pagination {
@@ -150,7 +169,12 @@ fn alias_value(req: &Request, names: &[&str]) -> Result<Option<i64>, ApiError> {
     for (key, value) in form_pairs(query) {
         if names.contains(&key.as_str()) {
             return value.parse().map(Some).map_err(|_| {
-                ApiError::validation(StatusCode::BAD_REQUEST, &key, "must be an integer", "INVALID_FORMAT")
+                ApiError::validation(
+                    StatusCode::BAD_REQUEST,
+                    &key,
+                    "must be an integer",
+                    "INVALID_FORMAT",
+                )
             });
         }
     }
@@ -193,14 +217,18 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
         body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let bytes = body.take()?.into_bytes_limit(MAX_JSON_BYTES).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "JSON body is larger than 1 MB",
-            ),
-            _ => ApiError::bad_request("could not read the request body"),
-        })?;
+        let bytes = body
+            .take()?
+            .into_bytes_limit(MAX_JSON_BYTES)
+            .await
+            .map_err(|e| match e {
+                poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "JSON body is larger than 1 MB",
+                ),
+                _ => ApiError::bad_request("could not read the request body"),
+            })?;
         parse_json(&bytes).map(JsonBody).map_err(Into::into)
     }
 }
@@ -225,7 +253,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let (field, message, code) = if let Some(name) = missing_field(&inner) {
             (name, "is required".to_string(), "REQUIRED")
         } else {
-            (e.path().to_string(), describe_type_error(&inner), "INVALID_TYPE")
+            (
+                e.path().to_string(),
+                describe_type_error(&inner),
+                "INVALID_TYPE",
+            )
         };
         ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, &field, &message, code)
     })
@@ -273,10 +305,15 @@ mod tests {
 
     #[test]
     fn wrong_type_is_422_and_named() {
-        let e = parse_json::<Login>(br#"{"username":"ann","password":"x","remember":"yes"}"#).unwrap_err();
+        let e = parse_json::<Login>(br#"{"username":"ann","password":"x","remember":"yes"}"#)
+            .unwrap_err();
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e.details[0].field, "remember");
-        assert!(e.details[0].message.starts_with("must be"), "{}", e.details[0].message);
+        assert!(
+            e.details[0].message.starts_with("must be"),
+            "{}",
+            e.details[0].message
+        );
     }
 
     #[test]
@@ -287,11 +324,23 @@ mod tests {
 
     #[test]
     fn pagination_arithmetic() {
-        let p = Paging { page: 2, per_page: 20 };
+        let p = Paging {
+            page: 2,
+            per_page: 20,
+        };
         let page = p.page_of(vec![1i64], 41);
         assert_eq!(page.pagination.total_pages, 3);
         assert!(page.pagination.has_next && page.pagination.has_prev);
         assert_eq!(p.offset(), 20);
-        assert_eq!(Paging { page: 1, per_page: 20 }.page_of(Vec::<i64>::new(), 0).pagination.total_pages, 0);
+        assert_eq!(
+            Paging {
+                page: 1,
+                per_page: 20
+            }
+            .page_of(Vec::<i64>::new(), 0)
+            .pagination
+            .total_pages,
+            0
+        );
     }
 }

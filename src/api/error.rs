@@ -53,7 +53,13 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.kind, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.kind,
+            self.message
+        )
     }
 }
 
@@ -122,15 +128,17 @@ impl From<AppError> for ApiError {
         let msg = error.to_string();
         let api = match &error {
             AppError::Auth(e) => match e {
-                AuthError::MissingToken => ApiError::new(S::UNAUTHORIZED, "AUTHENTICATION_REQUIRED", msg),
+                AuthError::MissingToken => {
+                    ApiError::new(S::UNAUTHORIZED, "AUTHENTICATION_REQUIRED", msg)
+                }
                 AuthError::InvalidToken => ApiError::new(S::UNAUTHORIZED, "INVALID_TOKEN", msg),
                 AuthError::TokenExpired => ApiError::new(S::UNAUTHORIZED, "TOKEN_EXPIRED", msg),
                 AuthError::InvalidCredentials => {
                     ApiError::new(S::UNAUTHORIZED, "INVALID_CREDENTIALS", msg)
                 }
-                AuthError::AccountDisabled | AuthError::RegistrationClosed | AuthError::AdminOnly => {
-                    ApiError::new(S::FORBIDDEN, "PERMISSION_DENIED", msg)
-                }
+                AuthError::AccountDisabled
+                | AuthError::RegistrationClosed
+                | AuthError::AdminOnly => ApiError::new(S::FORBIDDEN, "PERMISSION_DENIED", msg),
             },
             AppError::User(e) => match e {
                 UserError::NotFound | UserError::SessionNotFound => ApiError::not_found(msg),
@@ -139,8 +147,12 @@ impl From<AppError> for ApiError {
                 }
             },
             AppError::Media(e) => match e {
-                MediaError::Unsupported => ApiError::new(S::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", msg),
-                MediaError::TooLarge { .. } => ApiError::new(S::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", msg),
+                MediaError::Unsupported => {
+                    ApiError::new(S::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", msg)
+                }
+                MediaError::TooLarge { .. } => {
+                    ApiError::new(S::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", msg)
+                }
                 MediaError::TooManyPixels { .. } | MediaError::Corrupt => {
                     ApiError::new(S::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", msg)
                 }
@@ -244,11 +256,17 @@ pub fn envelope_for_poem_error(error: poem::Error) -> Response {
     let status = error.status();
     let api = match status {
         StatusCode::NOT_FOUND => ApiError::not_found("no such resource"),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::new(status, "METHOD_NOT_ALLOWED", "method not allowed on this resource")
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
+            "METHOD_NOT_ALLOWED",
+            "method not allowed on this resource",
+        ),
+        StatusCode::UNAUTHORIZED => {
+            ApiError::new(status, "AUTHENTICATION_REQUIRED", "authentication required")
         }
-        StatusCode::UNAUTHORIZED => ApiError::new(status, "AUTHENTICATION_REQUIRED", "authentication required"),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "PAYLOAD_TOO_LARGE", "request body too large"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(status, "PAYLOAD_TOO_LARGE", "request body too large")
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ApiError::new(status, "UNSUPPORTED_MEDIA_TYPE", "unsupported content type")
         }
@@ -266,7 +284,7 @@ fn param_error(error: &poem::Error) -> ApiError {
     if let Some(e) = error.downcast_ref::<poem_openapi::error::ParseParamError>() {
         let mut api = ApiError::validation(
             StatusCode::BAD_REQUEST,
-            &e.name,
+            e.name,
             "has an invalid value",
             "INVALID_FORMAT",
         );

@@ -63,8 +63,14 @@ pub async fn rate_limit<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Re
             };
             (format!("login:{ip}:{username}"), limits.login_per_minute)
         }
-        LimitClass::Upload => (format!("upload:{}", identity(&state, &req, &ip)), limits.upload_per_minute),
-        LimitClass::General => (format!("req:{}", identity(&state, &req, &ip)), limits.requests_per_minute),
+        LimitClass::Upload => (
+            format!("upload:{}", identity(&state, &req, &ip)),
+            limits.upload_per_minute,
+        ),
+        LimitClass::General => (
+            format!("req:{}", identity(&state, &req, &ip)),
+            limits.requests_per_minute,
+        ),
     };
     let decision = state.limiter().check(key, limit);
     let mut resp = if decision.allowed {
@@ -94,7 +100,13 @@ fn add_headers(resp: &mut Response, d: &Decision) {
 fn identity(state: &AppState, req: &Request, ip: &str) -> String {
     req.header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
-        .and_then(|token| state.accounts().keys().verify(token.trim(), TokenKind::Access).ok())
+        .and_then(|token| {
+            state
+                .accounts()
+                .keys()
+                .verify(token.trim(), TokenKind::Access)
+                .ok()
+        })
         .map(|claims| format!("user:{}", claims.sub))
         .unwrap_or_else(|| format!("ip:{ip}"))
 }
@@ -116,7 +128,11 @@ async fn peek_username(req: &mut Request) -> Result<String, ApiError> {
         })?;
     let name = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
-        .and_then(|v| v.get("username").and_then(|u| u.as_str()).map(str::to_lowercase))
+        .and_then(|v| {
+            v.get("username")
+                .and_then(|u| u.as_str())
+                .map(str::to_lowercase)
+        })
         .unwrap_or_default();
     req.set_body(bytes);
     Ok(name)

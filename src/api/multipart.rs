@@ -45,7 +45,13 @@ impl<'a> ApiExtractor<'a> for AvatarUpload {
         body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let bytes = read_file_part(request, body, &["file", "avatar", "image"], MAX_AVATAR_BYTES).await?;
+        let bytes = read_file_part(
+            request,
+            body,
+            &["file", "avatar", "image"],
+            MAX_AVATAR_BYTES,
+        )
+        .await?;
         Ok(AvatarUpload(bytes))
     }
 }

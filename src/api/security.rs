@@ -14,9 +14,7 @@ use crate::auth::{Caller, ClientInfo};
 pub struct BearerAuth(pub Caller);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    let state = req
-        .data::<AppState>()
-        .ok_or_else(ApiError::internal)?;
+    let state = req.data::<AppState>().ok_or_else(ApiError::internal)?;
     state
         .accounts()
         .authenticate(&bearer.token)

@@ -156,7 +156,9 @@ impl UsersApi {
     /// The caller's account.
     #[oai(path = "/me", method = "get")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Ok<UserResponse>> {
-        Result::Ok(Envelope(state.accounts().get_user(auth.0.user_id).await?.into()))
+        Result::Ok(Envelope(
+            state.accounts().get_user(auth.0.user_id).await?.into(),
+        ))
     }
 
     /// Update the caller's profile (partial).
@@ -193,29 +195,55 @@ impl UsersApi {
 
     /// A user's avatar (public: avatars appear beside shared content).
     #[oai(path = "/:id/avatar", method = "get")]
-    async fn avatar(&self, state: Data<&AppState>, req: &Request, id: Path<i64>) -> Result<AvatarResponse> {
+    async fn avatar(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        id: Path<i64>,
+    ) -> Result<AvatarResponse> {
         let (path, updated) = state.accounts().avatar_file(id.0).await?;
         let etag = format!("\"avatar-{}-{updated}\"", id.0);
-        if req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        if req
+            .header("if-none-match")
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+        {
             return Result::Ok(AvatarResponse::NotModified(etag));
         }
-        let bytes = tokio::fs::read(path).await.map_err(|_| ApiError::not_found("avatar not found"))?;
-        Result::Ok(AvatarResponse::Image(Binary(bytes), etag, "public, max-age=3600".into()))
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|_| ApiError::not_found("avatar not found"))?;
+        Result::Ok(AvatarResponse::Image(
+            Binary(bytes),
+            etag,
+            "public, max-age=3600".into(),
+        ))
     }
 
     /// The caller's live sessions.
     #[oai(path = "/me/sessions", method = "get")]
-    async fn sessions(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Ok<Page<SessionResponse>>> {
+    async fn sessions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Ok<Page<SessionResponse>>> {
         let sessions = state.accounts().list_sessions(&auth.0).await?;
         let total = sessions.len() as i64;
-        let paging = Paging { page: 1, per_page: total.max(1) };
+        let paging = Paging {
+            page: 1,
+            per_page: total.max(1),
+        };
         let items = sessions.into_iter().map(Into::into).collect();
         Result::Ok(Envelope(paging.page_of(items, total)))
     }
 
     /// End one of the caller's sessions; its tokens stop working at once.
     #[oai(path = "/me/sessions/:id", method = "delete")]
-    async fn end_session(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Empty> {
+    async fn end_session(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Empty> {
         state.accounts().revoke_own_session(&auth.0, id.0).await?;
         Result::Ok(empty())
     }
@@ -232,7 +260,9 @@ impl UsersApi {
         /// Items per page, 1–200 (aliases `page_size`, `perpage`, `limit`).
         per_page: Query<Option<i64>>,
     ) -> Result<Ok<Page<UserResponse>>> {
-        auth.0.require_admin().map_err(crate::error::AppError::from)?;
+        auth.0
+            .require_admin()
+            .map_err(crate::error::AppError::from)?;
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let (users, total) = state
             .accounts()
@@ -250,7 +280,9 @@ impl UsersApi {
         auth: BearerAuth,
         body: JsonBody<CreateUserRequest>,
     ) -> Result<Created<UserResponse>> {
-        auth.0.require_admin().map_err(crate::error::AppError::from)?;
+        auth.0
+            .require_admin()
+            .map_err(crate::error::AppError::from)?;
         let b = body.0;
         let account = NewAccount {
             username: b.username,

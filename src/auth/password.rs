@@ -47,14 +47,20 @@ mod tests {
     #[test]
     fn hash_verifies_only_the_right_password() {
         let hash = hash_password("correct horse").unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("correct horsf", &hash));
     }
 
     #[test]
     fn salts_differ() {
-        assert_ne!(hash_password("pw123456").unwrap(), hash_password("pw123456").unwrap());
+        assert_ne!(
+            hash_password("pw123456").unwrap(),
+            hash_password("pw123456").unwrap()
+        );
     }
 
     #[test]

@@ -274,14 +274,22 @@ pub fn find_live_session(
         params![id, now],
         |r| {
             let role: String = r.get(1)?;
-            Ok((r.get(0)?, Role::parse(&role).unwrap_or(Role::User), r.get(2)?))
+            Ok((
+                r.get(0)?,
+                Role::parse(&role).unwrap_or(Role::User),
+                r.get(2)?,
+            ))
         },
     )
     .optional()
 }
 
 /// Live sessions of a user, newest first.
-pub fn list_sessions(conn: &Connection, user_id: i64, now: i64) -> rusqlite::Result<Vec<SessionRow>> {
+pub fn list_sessions(
+    conn: &Connection,
+    user_id: i64,
+    now: i64,
+) -> rusqlite::Result<Vec<SessionRow>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {SESSION_COLUMNS} FROM sessions
          WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
@@ -318,7 +326,12 @@ pub fn touch_session(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<(
     Ok(())
 }
 
-pub fn revoke_session(conn: &Connection, id: i64, reason: &str, now: i64) -> rusqlite::Result<bool> {
+pub fn revoke_session(
+    conn: &Connection,
+    id: i64,
+    reason: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
     let changed = conn.execute(
         "UPDATE sessions SET revoked_at = ?2, revoke_reason = ?3
          WHERE id = ?1 AND revoked_at IS NULL",

@@ -59,7 +59,11 @@ fn is_valid_email(email: &str) -> bool {
 
 pub fn check_max_len(errors: &mut ValidationErrors, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
-        errors.add(field, &format!("must be at most {max} characters"), "TOO_LONG");
+        errors.add(
+            field,
+            &format!("must be at most {max} characters"),
+            "TOO_LONG",
+        );
     }
 }
 
@@ -71,7 +75,11 @@ pub fn check_avatar_url(errors: &mut ValidationErrors, field: &str, url: &str) {
         || url.starts_with("http://")
         || (url.starts_with('/') && !url.starts_with("//"));
     if !ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        errors.add(field, "must be an http(s) URL or a path on this server", "INVALID_FORMAT");
+        errors.add(
+            field,
+            "must be an http(s) URL or a path on this server",
+            "INVALID_FORMAT",
+        );
     }
 }
 
@@ -89,8 +97,14 @@ mod tests {
     fn usernames() {
         assert!(codes(|e| check_username(e, "u", "ann.b-c_9")).is_empty());
         assert_eq!(codes(|e| check_username(e, "u", "ab")), ["TOO_SHORT"]);
-        assert_eq!(codes(|e| check_username(e, "u", &"a".repeat(33))), ["TOO_LONG"]);
-        assert_eq!(codes(|e| check_username(e, "u", "ann smith")), ["INVALID_FORMAT"]);
+        assert_eq!(
+            codes(|e| check_username(e, "u", &"a".repeat(33))),
+            ["TOO_LONG"]
+        );
+        assert_eq!(
+            codes(|e| check_username(e, "u", "ann smith")),
+            ["INVALID_FORMAT"]
+        );
         assert_eq!(codes(|e| check_username(e, "u", "änn")), ["INVALID_FORMAT"]);
     }
 
@@ -104,7 +118,15 @@ mod tests {
     #[test]
     fn emails() {
         assert!(is_valid_email("ann@example.org"));
-        for bad in ["ann", "ann@", "@x.org", "a@b", "a b@x.org", "a@x..org", "a@@x.org"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@x.org",
+            "a@b",
+            "a b@x.org",
+            "a@x..org",
+            "a@@x.org",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }
@@ -113,7 +135,13 @@ mod tests {
     fn avatar_urls() {
         assert!(codes(|e| check_avatar_url(e, "a", "https://x.org/a.png")).is_empty());
         assert!(codes(|e| check_avatar_url(e, "a", "/api/v1/users/1/avatar")).is_empty());
-        assert_eq!(codes(|e| check_avatar_url(e, "a", "javascript:alert(1)")), ["INVALID_FORMAT"]);
-        assert_eq!(codes(|e| check_avatar_url(e, "a", "//evil.org/x")), ["INVALID_FORMAT"]);
+        assert_eq!(
+            codes(|e| check_avatar_url(e, "a", "javascript:alert(1)")),
+            ["INVALID_FORMAT"]
+        );
+        assert_eq!(
+            codes(|e| check_avatar_url(e, "a", "//evil.org/x")),
+            ["INVALID_FORMAT"]
+        );
     }
 }

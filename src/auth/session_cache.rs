@@ -50,7 +50,14 @@ impl SessionCache {
         }
         if entries.len() < MAX_ENTRIES {
             let checked = Instant::now();
-            entries.insert(session_id, Entry { user_id, role, checked });
+            entries.insert(
+                session_id,
+                Entry {
+                    user_id,
+                    role,
+                    checked,
+                },
+            );
         }
     }
 

@@ -2,7 +2,9 @@
 //! per-request token check, and the session list.
 
 use super::tokens::{Claims, TokenKind};
-use super::{blocking, password, repo, Accounts, AuthError, Caller, ClientInfo, TokenPair, User, UserError};
+use super::{
+    blocking, password, repo, Accounts, AuthError, Caller, ClientInfo, TokenPair, User, UserError,
+};
 use crate::db::now;
 use crate::error::AppError;
 
@@ -50,7 +52,11 @@ impl Accounts {
     }
 
     /// Opens a new session for `user_id` and issues its first token pair.
-    pub async fn open_session(&self, user_id: i64, client: ClientInfo) -> Result<TokenPair, AppError> {
+    pub async fn open_session(
+        &self,
+        user_id: i64,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AppError> {
         let refresh_ttl = self.refresh_ttl.as_secs() as i64;
         let (session_id, expires_at) = self
             .db()
@@ -114,7 +120,8 @@ impl Accounts {
         let outcome = self
             .db()
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let now = now();
                 let session = repo::find_session(&tx, sid)?
                     .filter(|s| s.user_id == user_id)
@@ -153,7 +160,11 @@ impl Accounts {
         let sid = claims.sid;
         if let Some((cached_user, role)) = self.cache.get(sid) {
             if cached_user == user_id {
-                return Ok(Caller { user_id, session_id: sid, role });
+                return Ok(Caller {
+                    user_id,
+                    session_id: sid,
+                    role,
+                });
             }
             return Err(AuthError::InvalidToken.into());
         }
@@ -174,7 +185,11 @@ impl Accounts {
         match live {
             Some((owner, role, _)) if owner == user_id => {
                 self.cache.put(sid, user_id, role, epoch);
-                Ok(Caller { user_id, session_id: sid, role })
+                Ok(Caller {
+                    user_id,
+                    session_id: sid,
+                    role,
+                })
             }
             _ => Err(AuthError::InvalidToken.into()),
         }
@@ -210,7 +225,11 @@ impl Accounts {
     }
 
     /// Ends one of the caller's own sessions; another user's session id answers not found.
-    pub async fn revoke_own_session(&self, caller: &Caller, session_id: i64) -> Result<(), AppError> {
+    pub async fn revoke_own_session(
+        &self,
+        caller: &Caller,
+        session_id: i64,
+    ) -> Result<(), AppError> {
         let user_id = caller.user_id;
         self.db()
             .run(move |conn| {
@@ -234,7 +253,15 @@ impl Accounts {
     ) -> Result<(), AppError> {
         let ids = self
             .db()
-            .run(move |conn| Ok(repo::revoke_user_sessions(conn, user_id, keep, reason, now())?))
+            .run(move |conn| {
+                Ok(repo::revoke_user_sessions(
+                    conn,
+                    user_id,
+                    keep,
+                    reason,
+                    now(),
+                )?)
+            })
             .await?;
         self.cache.evict_sessions(&ids);
         Ok(())

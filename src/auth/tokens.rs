@@ -148,14 +148,20 @@ mod tests {
     fn wrong_kind_is_refused() {
         let keys = TokenKeys::from_secret(&[1; 32]);
         let token = keys.issue(&claims(TokenKind::Refresh, 60)).unwrap();
-        assert_eq!(keys.verify(&token, TokenKind::Access), Err(AuthError::InvalidToken));
+        assert_eq!(
+            keys.verify(&token, TokenKind::Access),
+            Err(AuthError::InvalidToken)
+        );
     }
 
     #[test]
     fn expired_is_told_apart() {
         let keys = TokenKeys::from_secret(&[1; 32]);
         let token = keys.issue(&claims(TokenKind::Access, -5)).unwrap();
-        assert_eq!(keys.verify(&token, TokenKind::Access), Err(AuthError::TokenExpired));
+        assert_eq!(
+            keys.verify(&token, TokenKind::Access),
+            Err(AuthError::TokenExpired)
+        );
     }
 
     #[test]
@@ -163,12 +169,18 @@ mod tests {
         let keys = TokenKeys::from_secret(&[1; 32]);
         let other = TokenKeys::from_secret(&[2; 32]);
         let token = other.issue(&claims(TokenKind::Access, 60)).unwrap();
-        assert_eq!(keys.verify(&token, TokenKind::Access), Err(AuthError::InvalidToken));
+        assert_eq!(
+            keys.verify(&token, TokenKind::Access),
+            Err(AuthError::InvalidToken)
+        );
         let mut good = keys.issue(&claims(TokenKind::Access, 60)).unwrap();
         good.pop();
         good.push('A');
         assert!(keys.verify(&good, TokenKind::Access).is_err());
-        assert_eq!(keys.verify("garbage", TokenKind::Access), Err(AuthError::InvalidToken));
+        assert_eq!(
+            keys.verify("garbage", TokenKind::Access),
+            Err(AuthError::InvalidToken)
+        );
     }
 
     #[test]
@@ -181,7 +193,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(SECRET_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(SECRET_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

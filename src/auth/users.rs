@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use super::repo::{self, NewUser, ProfileChange};
-use super::{blocking, password, rules, Accounts, AuthError, Caller, ClientInfo, Role, TokenPair, User, UserError};
+use super::{
+    blocking, password, rules, Accounts, AuthError, Caller, ClientInfo, Role, TokenPair, User,
+    UserError,
+};
 use crate::config::Registration;
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
@@ -77,7 +80,13 @@ impl Accounts {
             }
         }
         let user = self
-            .insert_account(NewAccount { role: None, ..account }, Some(registration))
+            .insert_account(
+                NewAccount {
+                    role: None,
+                    ..account
+                },
+                Some(registration),
+            )
             .await?;
         let tokens = self.open_session(user.id, client).await?;
         Ok((user, tokens))
@@ -100,12 +109,17 @@ impl Accounts {
             .map_err(AppError::Internal)?;
         self.db()
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let existing = repo::count_users(&tx)?;
                 if existing > 0 && registration == Some(Registration::Closed) {
                     return Err(AuthError::RegistrationClosed.into());
                 }
-                let role = account.role.unwrap_or(if existing == 0 { Role::Admin } else { Role::User });
+                let role = account.role.unwrap_or(if existing == 0 {
+                    Role::Admin
+                } else {
+                    Role::User
+                });
                 let new = NewUser {
                     username: &account.username,
                     password_hash: &hash,
@@ -138,7 +152,11 @@ impl Accounts {
             .await
     }
 
-    pub async fn update_profile(&self, caller: &Caller, change: ProfileChange) -> Result<User, AppError> {
+    pub async fn update_profile(
+        &self,
+        caller: &Caller,
+        change: ProfileChange,
+    ) -> Result<User, AppError> {
         let change = ProfileChange {
             email: blank_to_none(change.email),
             display_name: blank_to_none(change.display_name),
@@ -156,7 +174,12 @@ impl Accounts {
     }
 
     /// Changes the caller's password and ends every other session of theirs.
-    pub async fn change_password(&self, caller: &Caller, old: &str, new: &str) -> Result<(), AppError> {
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        old: &str,
+        new: &str,
+    ) -> Result<(), AppError> {
         let mut errors = ValidationErrors::default();
         rules::check_password(&mut errors, "new_password", new);
         errors.into_result()?;
@@ -170,12 +193,18 @@ impl Accounts {
             return Err(ValidationErrors::single("old_password", "is incorrect", "INVALID").into());
         }
         self.store_password(id, new).await?;
-        self.end_sessions(id, Some(caller.session_id), "password changed").await
+        self.end_sessions(id, Some(caller.session_id), "password changed")
+            .await
     }
 
     /// Sets a password without the old one (administrators, `photox user passwd`) and ends
     /// every session of that user but `keep`.
-    pub async fn reset_password(&self, user_id: i64, new: &str, keep: Option<i64>) -> Result<(), AppError> {
+    pub async fn reset_password(
+        &self,
+        user_id: i64,
+        new: &str,
+        keep: Option<i64>,
+    ) -> Result<(), AppError> {
         let mut errors = ValidationErrors::default();
         rules::check_password(&mut errors, "password", new);
         errors.into_result()?;
@@ -194,7 +223,12 @@ impl Accounts {
             .await
     }
 
-    pub async fn list_users(&self, q: Option<String>, limit: i64, offset: i64) -> Result<(Vec<User>, i64), AppError> {
+    pub async fn list_users(
+        &self,
+        q: Option<String>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<User>, i64), AppError> {
         let q = q.filter(|q| !q.trim().is_empty());
         self.db()
             .run(move |conn| Ok(repo::list_users(conn, q.as_deref(), limit, offset)?))
@@ -203,7 +237,12 @@ impl Accounts {
 
     /// An administrator's change to a user. The last active admin keeps their role and stays
     /// active; deactivation and a new password end the user's sessions at once.
-    pub async fn admin_update(&self, caller: &Caller, user_id: i64, change: AdminChange) -> Result<User, AppError> {
+    pub async fn admin_update(
+        &self,
+        caller: &Caller,
+        user_id: i64,
+        change: AdminChange,
+    ) -> Result<User, AppError> {
         caller.require_admin()?;
         let mut errors = ValidationErrors::default();
         let email = blank_to_none(change.email);
@@ -222,7 +261,8 @@ impl Accounts {
         let user = self
             .db()
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let target = repo::find_user(&tx, user_id)?.ok_or(UserError::NotFound)?;
                 let loses_admin = target.role == Role::Admin
                     && target.is_active
@@ -237,7 +277,11 @@ impl Accounts {
                 if let Some(active) = active {
                     repo::set_active(&tx, user_id, active, now)?;
                 }
-                let profile = ProfileChange { email, display_name, ..Default::default() };
+                let profile = ProfileChange {
+                    email,
+                    display_name,
+                    ..Default::default()
+                };
                 repo::update_profile(&tx, user_id, &profile, now)?;
                 let user = repo::find_user(&tx, user_id)?.ok_or(UserError::NotFound)?;
                 tx.commit()?;
@@ -256,13 +300,22 @@ impl Accounts {
     }
 
     /// Deletes a user with their sessions and avatar. The last active admin cannot be deleted.
-    pub async fn delete_user(&self, caller: &Caller, user_id: i64, _purge: bool) -> Result<(), AppError> {
+    pub async fn delete_user(
+        &self,
+        caller: &Caller,
+        user_id: i64,
+        _purge: bool,
+    ) -> Result<(), AppError> {
         caller.require_admin()?;
         self.db()
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let target = repo::find_user(&tx, user_id)?.ok_or(UserError::NotFound)?;
-                if target.role == Role::Admin && target.is_active && repo::count_active_admins(&tx)? <= 1 {
+                if target.role == Role::Admin
+                    && target.is_active
+                    && repo::count_active_admins(&tx)? <= 1
+                {
                     return Err(UserError::LastAdmin.into());
                 }
                 repo::delete_user(&tx, user_id)?;

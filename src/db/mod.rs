@@ -108,9 +108,9 @@ impl Db {
 
     /// Consistent online copy of the database into `dest` (SQLite's `VACUUM INTO`).
     pub fn backup_to(&self, dest: &Path) -> Result<(), AppError> {
-        let dest = dest.to_str().ok_or_else(|| {
-            AppError::Internal("backup destination must be valid UTF-8".into())
-        })?;
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| AppError::Internal("backup destination must be valid UTF-8".into()))?;
         self.run_sync(|conn| {
             conn.execute("VACUUM INTO ?1", [dest])?;
             Ok(())

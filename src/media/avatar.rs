@@ -38,7 +38,9 @@ pub fn render_avatar(bytes: &[u8]) -> Result<Vec<u8>, MediaError> {
     let y = (image.height() - side) / 2;
     let square = image.crop_imm(x, y, side, side);
     let target = AVATAR_SIDE.min(side);
-    let small = square.resize_exact(target, target, FilterType::Triangle).to_rgb8();
+    let small = square
+        .resize_exact(target, target, FilterType::Triangle)
+        .to_rgb8();
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
         .encode_image(&small)
@@ -53,7 +55,8 @@ mod tests {
     fn png(width: u32, height: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 7]));
         let mut out = Vec::new();
-        img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
         out
     }
 
@@ -61,7 +64,10 @@ mod tests {
     fn avatar_is_a_square_jpeg() {
         let jpeg = render_avatar(&png(600, 300)).unwrap();
         let decoded = image::load_from_memory(&jpeg).unwrap();
-        assert_eq!((decoded.width(), decoded.height()), (AVATAR_SIDE, AVATAR_SIDE));
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (AVATAR_SIDE, AVATAR_SIDE)
+        );
     }
 
     #[test]
@@ -73,7 +79,10 @@ mod tests {
 
     #[test]
     fn non_images_and_broken_images_are_refused() {
-        assert_eq!(render_avatar(b"<html>hello</html>"), Err(MediaError::Unsupported));
+        assert_eq!(
+            render_avatar(b"<html>hello</html>"),
+            Err(MediaError::Unsupported)
+        );
         let mut truncated = png(64, 64);
         truncated.truncate(40);
         assert_eq!(render_avatar(&truncated), Err(MediaError::Corrupt));

@@ -1,0 +1,245 @@
+//! Test harness: each test starts its own real server on 127.0.0.1:0 with a temporary data dir,
+//! waits for `/health`, and stops it on drop.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use photox::app::{App, AppState};
+use photox::config::{Config, Overrides};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct-horse-1";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub dir: TempDir,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn error_type(&self) -> &str {
+        self.body["error"]["type"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status and, for errors, the envelope of API.md §1.1.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        if status >= 400 && status != 304 {
+            assert_eq!(
+                self.body["code"], status,
+                "code must equal the status: {}",
+                self.text
+            );
+            assert!(self.body["message"].is_string(), "{}", self.text);
+            assert!(self.body["error"]["type"].is_string(), "{}", self.text);
+        }
+        self
+    }
+}
+
+/// A logged-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub username: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    /// Starts with defaults changed by `edit`. The login limit is raised so that tests can log
+    /// in freely; tests of the limit set it back.
+    pub async fn with_config(edit: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.storage.data_dir = dir.path().join("data");
+        config.server.listen = "127.0.0.1:0".into();
+        config.limits.login_per_minute = 10_000;
+        edit(&mut config);
+        let state = AppState::open(config, None, Overrides::default()).unwrap();
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(App::new(state).serve(acceptor, async move {
+            let _ = stopped.await;
+        }));
+        let server = TestServer {
+            addr,
+            base: format!("http://{addr}"),
+            dir,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        for _ in 0..500 {
+            if let Ok(r) = self
+                .client
+                .get(format!("{}/health", self.base))
+                .send()
+                .await
+            {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("server did not become healthy");
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/')
+            && !path.starts_with("/api")
+            && path != "/"
+            && !path.starts_with("/health")
+        {
+            format!("{}/api/v1{path}", self.base)
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let r = req.send().await.expect("request failed");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    fn with_token(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(Self::with_token(self.client.get(self.url(path)), token))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(Self::with_token(self.client.delete(self.url(path)), token))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(Self::with_token(
+            self.client.post(self.url(path)).json(&body),
+            token,
+        ))
+        .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(Self::with_token(
+            self.client.put(self.url(path)).json(&body),
+            token,
+        ))
+        .await
+    }
+
+    pub async fn register(&self, username: &str) -> Session {
+        let r = self
+            .post(
+                "/auth/register",
+                None,
+                json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        r.expect(201);
+        session_from(&r)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Resp {
+        self.post(
+            "/auth/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_ok(&self, username: &str) -> Session {
+        let r = self.login(username, PASSWORD).await;
+        r.expect(200);
+        session_from(&r)
+    }
+}
+
+pub fn session_from(r: &Resp) -> Session {
+    let d = r.data();
+    Session {
+        id: d["user"]["id"].as_i64().unwrap(),
+        username: d["user"]["username"].as_str().unwrap().to_string(),
+        access: d["access_token"].as_str().unwrap().to_string(),
+        refresh: d["refresh_token"].as_str().unwrap().to_string(),
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A real PNG of the given size.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
