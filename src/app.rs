@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::Server;
@@ -19,6 +19,7 @@ use crate::ratelimit::RateLimiter;
 
 /// Directories under the data dir (API.md §12).
 pub const SUBDIRS: &[&str] = &["originals", "trash", "thumbnails", "tmp", "avatars"];
+const HEALTH_PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long SIGTERM waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -35,6 +36,8 @@ struct StateInner {
     db: Db,
     accounts: Accounts,
     limiter: RateLimiter,
+    /// The last health probe; `/health` is public, so probes run at most once a second.
+    health: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
                 db,
                 accounts,
                 limiter: RateLimiter::default(),
+                health: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -112,8 +116,20 @@ impl AppState {
         Ok(())
     }
 
-    /// Whether the database and the data dir accept writes.
+    /// Whether the database and the data dir accept writes (probed at most once a second).
     pub async fn check_health(&self) -> Result<(), String> {
+        let mut last = self.inner.health.lock().await;
+        if let Some((at, result)) = last.as_ref() {
+            if at.elapsed() < HEALTH_PROBE_EVERY {
+                return result.clone();
+            }
+        }
+        let result = self.probe_health().await;
+        *last = Some((Instant::now(), result.clone()));
+        result
+    }
+
+    async fn probe_health(&self) -> Result<(), String> {
         self.db()
             .check_writable()
             .await

@@ -9,4 +9,5 @@ pub mod db;
 pub mod error;
 pub mod logging;
 pub mod media;
+pub mod memory;
 pub mod ratelimit;

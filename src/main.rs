@@ -5,6 +5,7 @@ use photox::cli::{self, Cli, Command};
 use photox::logging;
 
 fn main() -> ExitCode {
+    photox::memory::return_large_buffers_to_the_os();
     let cli = Cli::parse();
     let config = match cli.load_config() {
         Ok(config) => config,

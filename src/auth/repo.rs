@@ -71,11 +71,10 @@ pub fn insert_user(conn: &Connection, user: &NewUser<'_>) -> rusqlite::Result<Op
 }
 
 pub fn find_user(conn: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
-    conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"),
-        [id],
-        user_from_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
+    ))?
+    .query_row([id], user_from_row)
     .optional()
 }
 
@@ -268,19 +267,18 @@ pub fn find_live_session(
     id: i64,
     now: i64,
 ) -> rusqlite::Result<Option<(i64, Role, i64)>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT s.user_id, u.role, s.last_used_at FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2 AND u.is_active = 1",
-        params![id, now],
-        |r| {
-            let role: String = r.get(1)?;
-            Ok((
-                r.get(0)?,
-                Role::parse(&role).unwrap_or(Role::User),
-                r.get(2)?,
-            ))
-        },
-    )
+    )?
+    .query_row(params![id, now], |r| {
+        let role: String = r.get(1)?;
+        Ok((
+            r.get(0)?,
+            Role::parse(&role).unwrap_or(Role::User),
+            r.get(2)?,
+        ))
+    })
     .optional()
 }
 
