@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use poem::listener::{Acceptor, TcpAcceptor};
+use poem::listener::Acceptor;
 use poem::Server;
 use tokio::task::JoinSet;
 
@@ -178,9 +178,9 @@ impl App {
 
     /// Serves on `acceptor` until `shutdown` resolves, then drains requests in flight and stops
     /// the maintenance tasks.
-    pub async fn serve(
+    pub async fn serve<A: Acceptor + 'static>(
         self,
-        acceptor: TcpAcceptor,
+        acceptor: A,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -14,6 +14,7 @@ use crate::auth::users::NewAccount;
 use crate::auth::{Accounts, Role};
 use crate::config::{Config, Overrides};
 use crate::db::Db;
+use crate::tls::TlsAcceptor;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -167,6 +168,10 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 fn serve(config: Config, file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         let addr = config.listen_addr();
+        let (tls_cert, tls_key) = (
+            config.server.tls_cert.clone(),
+            config.server.tls_key.clone(),
+        );
         let state =
             AppState::open(config, file, overrides).context("could not open the data directory")?;
         let acceptor = TcpListener::bind(addr.to_string())
@@ -174,7 +179,15 @@ fn serve(config: Config, file: Option<PathBuf>, overrides: Overrides) -> anyhow:
             .await
             .with_context(|| format!("could not listen on {addr}"))?;
         spawn_reload_on_sighup(state.clone())?;
-        App::new(state).serve(acceptor, shutdown_signal()).await?;
+        let app = App::new(state);
+        match (&tls_cert, &tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls = crate::tls::load_server_config(cert, key).map_err(anyhow::Error::msg)?;
+                app.serve(TlsAcceptor::new(acceptor, tls), shutdown_signal())
+                    .await?
+            }
+            _ => app.serve(acceptor, shutdown_signal()).await?,
+        }
         Ok(())
     })
 }

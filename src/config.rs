@@ -298,10 +298,10 @@ impl Config {
                 );
             }
         }
-        if self.server.tls_cert.is_some() || self.server.tls_key.is_some() {
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return invalid(
                 "server.tls_cert",
-                "TLS is not supported by this version; put a reverse proxy in front for HTTPS",
+                "tls_cert and tls_key must be set together",
             );
         }
         if self.storage.data_dir.as_os_str().is_empty() {

@@ -11,3 +11,4 @@ pub mod logging;
 pub mod media;
 pub mod memory;
 pub mod ratelimit;
+pub mod tls;
