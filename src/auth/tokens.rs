@@ -173,10 +173,15 @@ mod tests {
             keys.verify(&token, TokenKind::Access),
             Err(AuthError::InvalidToken)
         );
-        let mut good = keys.issue(&claims(TokenKind::Access, 60)).unwrap();
-        good.pop();
-        good.push('A');
-        assert!(keys.verify(&good, TokenKind::Access).is_err());
+        // Change a character in the middle of the signature: every bit of it counts (the last
+        // one carries unused padding bits).
+        let good = keys.issue(&claims(TokenKind::Access, 60)).unwrap();
+        let at = good.len() - 10;
+        let replacement = if &good[at..=at] == "A" { "B" } else { "A" };
+        let mut tampered = good.clone();
+        tampered.replace_range(at..=at, replacement);
+        assert_ne!(tampered, good);
+        assert!(keys.verify(&tampered, TokenKind::Access).is_err());
         assert_eq!(
             keys.verify("garbage", TokenKind::Access),
             Err(AuthError::InvalidToken)
