@@ -179,27 +179,31 @@ fn serve(config: Config, file: Option<PathBuf>, overrides: Overrides) -> anyhow:
             .await
             .with_context(|| format!("could not listen on {addr}"))?;
         spawn_reload_on_sighup(state.clone())?;
+        let shutdown = shutdown_signal()?;
         let app = App::new(state);
         match (&tls_cert, &tls_key) {
             (Some(cert), Some(key)) => {
                 let tls = crate::tls::load_server_config(cert, key).map_err(anyhow::Error::msg)?;
-                app.serve(TlsAcceptor::new(acceptor, tls), shutdown_signal())
-                    .await?
+                app.serve(TlsAcceptor::new(acceptor, tls), shutdown).await?
             }
-            _ => app.serve(acceptor, shutdown_signal()).await?,
+            _ => app.serve(acceptor, shutdown).await?,
         }
         Ok(())
     })
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => log::info!("SIGTERM: draining requests"),
-        _ = tokio::signal::ctrl_c() => log::info!("interrupted: draining requests"),
-    }
+/// Installs the SIGTERM and SIGINT handlers now (before the daemon says it listens, so an early
+/// signal is never fatal) and returns a future that resolves on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => log::info!("SIGTERM: draining requests"),
+            _ = int.recv() => log::info!("interrupted: draining requests"),
+        }
+    })
 }
 
 fn spawn_reload_on_sighup(state: AppState) -> std::io::Result<()> {

@@ -187,6 +187,7 @@ fn precedence_is_default_then_file_then_env_then_flag() {
 struct Daemon {
     child: Child,
     port: u16,
+    log: std::sync::mpsc::Receiver<String>,
 }
 
 impl Daemon {
@@ -200,36 +201,58 @@ impl Daemon {
                 data_dir.to_str().unwrap(),
             ])
             .env("PHOTOX_LOG__TARGET", "stderr")
+            .env("PHOTOX_LOG__LEVEL", "debug")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("daemon exited before listening")
-                .unwrap();
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                break addr.trim().rsplit(':').next().unwrap().parse().unwrap();
+        // Forward stderr lines, so the daemon never blocks on a full pipe and tests can wait
+        // for what it says.
+        let (tx, log) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
             }
+        });
+        let mut daemon = Daemon {
+            child,
+            port: 0,
+            log,
         };
-        // Keep draining stderr so the daemon never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Daemon { child, port }
+        let line = daemon.wait_for_log("listening on ");
+        daemon.port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
+        daemon
+    }
+
+    /// The next log line containing `needle` (panics if the daemon goes quiet for 60 s).
+    fn wait_for_log(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .log
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("daemon never logged {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn send_sigterm(&self) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .unwrap()
             .success());
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        self.send_sigterm();
         self.child.wait().unwrap()
     }
 }
@@ -352,4 +375,32 @@ fn openapi_command_prints_the_document() {
     let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(doc["paths"]["/auth/login"]["post"].is_object());
     assert_eq!(doc["servers"][0]["url"], "/api/v1");
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    use std::io::Read;
+    use std::net::TcpStream;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(&dir.path().join("data"));
+    let body = br#"{"username":"nobody","password":"whatever-password"}"#;
+    let mut conn = TcpStream::connect(("127.0.0.1", daemon.port)).unwrap();
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&body[..10]).unwrap();
+    conn.flush().unwrap();
+    daemon.wait_for_log("POST /api/v1/auth/login started");
+    daemon.send_sigterm();
+    daemon.wait_for_log("draining");
+    // The daemon is shutting down; the request that was already under way still gets its answer.
+    conn.write_all(&body[10..]).unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("INVALID_CREDENTIALS"), "{response}");
+    assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
 }

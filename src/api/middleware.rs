@@ -18,6 +18,7 @@ pub async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Resul
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    log::debug!("{method} {path} started");
     let resp = next.get_response(req).await;
     let status = resp.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
