@@ -217,20 +217,25 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
         body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let bytes = body
-            .take()?
-            .into_bytes_limit(MAX_JSON_BYTES)
-            .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    "JSON body is larger than 1 MB",
-                ),
-                _ => ApiError::bad_request("could not read the request body"),
-            })?;
+        let bytes = read_json_body(body.take()?).await?;
         parse_json(&bytes).map(JsonBody).map_err(Into::into)
     }
+}
+
+/// Reads a JSON request body, refusing one over `MAX_JSON_BYTES` with 413.
+pub async fn read_json_body(body: poem::Body) -> Result<Vec<u8>, ApiError> {
+    let bytes = body
+        .into_bytes_limit(MAX_JSON_BYTES)
+        .await
+        .map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "JSON body is larger than 1 MB",
+            ),
+            _ => ApiError::bad_request("could not read the request body"),
+        })?;
+    Ok(bytes.into())
 }
 
 /// 400 when `bytes` is not JSON at all; 422 naming the field when it is JSON of the wrong shape.

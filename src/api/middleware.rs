@@ -115,18 +115,7 @@ fn identity(state: &AppState, req: &Request, ip: &str) -> String {
 /// Reads the JSON body for its `username` (lowercased) and puts the body back. A body that is
 /// not JSON is left for the endpoint to refuse.
 async fn peek_username(req: &mut Request) -> Result<String, ApiError> {
-    let body = req.take_body();
-    let bytes = body
-        .into_bytes_limit(super::envelope::MAX_JSON_BYTES)
-        .await
-        .map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "JSON body is larger than 1 MB",
-            ),
-            _ => ApiError::bad_request("could not read the request body"),
-        })?;
+    let bytes = super::envelope::read_json_body(req.take_body()).await?;
     let name = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| {
