@@ -15,6 +15,10 @@ use crate::auth::Accounts;
 use crate::config::{Config, ConfigError, Overrides};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::jobs::{queue, worker, JobSignal};
+use crate::photos::library::{Library, Limits};
+use crate::photos::signing::UrlSigner;
+use crate::photos::storage::Storage;
 use crate::ratelimit::RateLimiter;
 
 /// Directories under the data dir (API.md §12).
@@ -35,6 +39,8 @@ struct StateInner {
     data_dir: PathBuf,
     db: Db,
     accounts: Accounts,
+    library: Library,
+    jobs: JobSignal,
     limiter: RateLimiter,
     /// The last health probe; `/health` is public, so probes run at most once a second.
     health: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
@@ -51,6 +57,18 @@ impl AppState {
         prepare_data_dir(&data_dir)?;
         let db = Db::open(&data_dir.join("photox.db"))?;
         let keys = TokenKeys::load_or_create(&data_dir)?;
+        let jobs = JobSignal::default();
+        let library = Library::new(
+            db.clone(),
+            Storage::new(data_dir.clone()),
+            jobs.clone(),
+            UrlSigner::new(keys.url_key()),
+            Limits {
+                max_upload_bytes: config.storage.max_upload_mb * 1024 * 1024,
+                min_free_bytes: config.storage.min_free_mb * 1024 * 1024,
+                trash_retention_secs: i64::from(config.storage.trash_retention_days) * 86400,
+            },
+        );
         let accounts = Accounts::new(
             db.clone(),
             keys,
@@ -66,6 +84,8 @@ impl AppState {
                 data_dir,
                 db,
                 accounts,
+                library,
+                jobs,
                 limiter: RateLimiter::default(),
                 health: tokio::sync::Mutex::new(None),
             }),
@@ -88,12 +108,26 @@ impl AppState {
         &self.inner.accounts
     }
 
+    pub fn library(&self) -> &Library {
+        &self.inner.library
+    }
+
     pub fn limiter(&self) -> &RateLimiter {
         &self.inner.limiter
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.inner.data_dir
+    }
+
+    /// Background workers: `jobs.workers`, or one per core when 0.
+    pub fn worker_count(&self) -> usize {
+        match self.config().jobs.workers {
+            0 => std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+            n => n,
+        }
     }
 
     /// Re-reads the configuration (SIGHUP). Log level, registration and rate limits apply at
@@ -185,7 +219,22 @@ impl App {
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = JoinSet::new();
-        tasks.spawn(prune_sessions_hourly(self.state.clone(), stop_rx));
+        let db = self.state.db().clone();
+        // Nothing else runs jobs: whatever was running when the daemon last stopped was abandoned.
+        let requeued = db
+            .run(|conn| Ok(queue::requeue_stale(conn, i64::MAX, crate::db::now())?))
+            .await;
+        match requeued {
+            Ok(n) if n > 0 => log::info!("requeued {n} jobs left running by the previous run"),
+            Ok(_) => {}
+            Err(e) => log::warn!("could not requeue abandoned jobs: {e}"),
+        }
+        for n in 0..self.state.worker_count() {
+            let (db, signal) = (db.clone(), self.state.inner.jobs.clone());
+            let (library, stop) = (self.state.library().clone(), stop_rx.clone());
+            tasks.spawn(worker::run_worker(n, db, signal, library, stop));
+        }
+        tasks.spawn(maintenance(self.state.clone(), stop_rx));
         if let Some(addr) = acceptor
             .local_addr()
             .first()
@@ -205,19 +254,54 @@ impl App {
     }
 }
 
-/// Named maintenance task: forgets long-ended sessions once an hour.
-async fn prune_sessions_hourly(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+/// Named maintenance task: requeues abandoned jobs every 30 s; once an hour purges expired
+/// trash and forgets long-ended sessions and finished jobs.
+async fn maintenance(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let mut last_hourly: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = tick.tick() => {
-                match state.accounts().prune_sessions().await {
-                    Ok(n) if n > 0 => log::info!("pruned {n} ended sessions"),
-                    Ok(_) => {}
-                    Err(e) => log::warn!("session pruning failed: {e}"),
-                }
+            _ = tick.tick() => {}
+        }
+        let now = crate::db::now();
+        let requeued = state
+            .db()
+            .run(move |conn| {
+                Ok(queue::requeue_stale(
+                    conn,
+                    now - queue::STALE_AFTER_SECS,
+                    now,
+                )?)
+            })
+            .await;
+        match requeued {
+            Ok(n) if n > 0 => {
+                log::warn!("requeued {n} jobs whose worker stopped answering");
+                state.inner.jobs.wake();
             }
+            Ok(_) => {}
+            Err(e) => log::warn!("job requeue failed: {e}"),
+        }
+        if last_hourly.is_some_and(|t| t.elapsed() < Duration::from_secs(3600)) {
+            continue;
+        }
+        last_hourly = Some(Instant::now());
+        match state.library().purge_expired_trash().await {
+            Ok(n) if n > 0 => log::info!("purged {n} photos from the trash"),
+            Ok(_) => {}
+            Err(e) => log::warn!("trash purge failed: {e}"),
+        }
+        if let Err(e) = state.accounts().prune_sessions().await {
+            log::warn!("session pruning failed: {e}");
+        }
+        let week_ago = now - 7 * 86400;
+        if let Err(e) = state
+            .db()
+            .run(move |conn| Ok(queue::prune_done(conn, week_ago)?))
+            .await
+        {
+            log::warn!("job pruning failed: {e}");
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::auth::{AuthError, UserError};
 use crate::media::MediaError;
+use crate::photos::PhotoError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -12,6 +13,8 @@ pub enum AppError {
     User(#[from] UserError),
     #[error(transparent)]
     Media(#[from] MediaError),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
     #[error("too many attempts; retry in {retry_after_secs} s")]

@@ -20,6 +20,7 @@ pub struct Envelope<T, const S: u16>(pub T);
 
 pub type Ok<T> = Envelope<T, 200>;
 pub type Created<T> = Envelope<T, 201>;
+pub type Accepted<T> = Envelope<T, 202>;
 
 /// `data: null`.
 pub type Empty = Ok<Option<bool>>;
@@ -165,27 +166,26 @@ impl Paging {
 }
 
 fn alias_value(req: &Request, names: &[&str]) -> Result<Option<i64>, ApiError> {
-    let query = req.uri().query().unwrap_or("");
-    for (key, value) in form_pairs(query) {
-        if names.contains(&key.as_str()) {
-            return value.parse().map(Some).map_err(|_| {
-                ApiError::validation(
-                    StatusCode::BAD_REQUEST,
-                    &key,
-                    "must be an integer",
-                    "INVALID_FORMAT",
-                )
-            });
-        }
+    match raw_query_value(req, names) {
+        Some((key, value)) => value.parse().map(Some).map_err(|_| {
+            ApiError::validation(
+                StatusCode::BAD_REQUEST,
+                &key,
+                "must be an integer",
+                "INVALID_FORMAT",
+            )
+        }),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
-fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k.to_string(), v.to_string())
-    })
+/// The first of `names` present in the raw query string, with its decoded value: for input
+/// aliases that are not documented parameters.
+pub fn raw_query_value(req: &Request, names: &[&str]) -> Option<(String, String)> {
+    let query = req.uri().query().unwrap_or("");
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| names.contains(&key.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
 /// A JSON request body of type `T` (documented from `T`'s schema, parsed with serde so that

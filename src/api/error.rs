@@ -10,6 +10,7 @@ use poem_openapi::{ApiResponse, Object};
 use crate::auth::{AuthError, UserError};
 use crate::error::{AppError, FieldError};
 use crate::media::MediaError;
+use crate::photos::PhotoError;
 
 /// The error envelope of API.md §1.1.
 #[derive(Debug, Object)]
@@ -157,6 +158,20 @@ impl From<AppError> for ApiError {
                     ApiError::new(S::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", msg)
                 }
             },
+            AppError::Photo(e) => match e {
+                PhotoError::NotFound | PhotoError::RenditionNotReady => ApiError::not_found(msg),
+                PhotoError::FileMissing => {
+                    log::error!("a photo row has no original file; run `photox verify`");
+                    ApiError::not_found(msg)
+                }
+                PhotoError::NotOwner => ApiError::new(S::FORBIDDEN, "PERMISSION_DENIED", msg),
+                PhotoError::NotInTrash | PhotoError::InTrash => {
+                    ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg)
+                }
+                PhotoError::InsufficientStorage => {
+                    ApiError::new(S::INSUFFICIENT_STORAGE, "INSUFFICIENT_STORAGE", msg)
+                }
+            },
             AppError::Validation(v) => {
                 let mut api = ApiError::new(S::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", msg);
                 api.details = v.details.clone();
@@ -221,6 +236,7 @@ const DOCUMENTED: &[(u16, &str)] = &[
     (422, "Invalid field values, with details per field (VALIDATION_ERROR)"),
     (429, "Rate limit exceeded; see Retry-After (RATE_LIMIT_EXCEEDED)"),
     (500, "Internal error (INTERNAL_SERVER_ERROR)"),
+    (507, "Not enough free disk space (INSUFFICIENT_STORAGE)"),
 ];
 
 impl ApiResponse for ApiError {

@@ -5,6 +5,9 @@ pub mod envelope;
 pub mod error;
 mod middleware;
 pub mod multipart;
+pub mod photo_files;
+pub mod photo_models;
+pub mod photos;
 pub mod security;
 pub mod system;
 pub mod users;
@@ -24,14 +27,28 @@ pub enum ApiTags {
     Auth,
     /// Profiles, sessions and user administration
     Users,
+    /// The photo library: uploads, files, trash
+    Photos,
 }
 
-pub type Apis = (system::SystemApi, auth::AuthApi, users::UsersApi);
+pub type Apis = (
+    system::SystemApi,
+    auth::AuthApi,
+    users::UsersApi,
+    photos::PhotosApi,
+    photo_files::PhotoFilesApi,
+);
 
 /// The OpenAPI service of every endpoint, mounted at `/api/v1`.
 pub fn openapi() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (system::SystemApi, auth::AuthApi, users::UsersApi),
+        (
+            system::SystemApi,
+            auth::AuthApi,
+            users::UsersApi,
+            photos::PhotosApi,
+            photo_files::PhotoFilesApi,
+        ),
         "Photox API",
         env!("CARGO_PKG_VERSION"),
     )

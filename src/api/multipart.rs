@@ -109,3 +109,61 @@ async fn read_file_part(
         return Ok(data);
     }
 }
+
+/// The parts of a photo upload: text fields (`title`, `description`, `album_id`, `visibility`)
+/// apply to the files that follow them; files come in parts named `file`, `files`, `files[]` or
+/// `image`. Each file is handed to `store` as a stream as soon as its part starts.
+pub const FILE_PARTS: &[&str] = &["file", "files", "files[]", "image"];
+
+/// Documents a `multipart/form-data` photo upload in the OpenAPI document.
+pub fn photo_upload_meta() -> MetaRequest {
+    let mut file = MetaSchema::new_with_format("string", "binary");
+    file.description = Some("JPEG, PNG, WebP or GIF (decided by content); also `files`, `files[]`, `image`; repeat for several");
+    let text = |description: &'static str| {
+        let mut s = MetaSchema::new("string");
+        s.description = Some(description);
+        MetaSchemaRef::Inline(Box::new(s))
+    };
+    let mut schema = MetaSchema::new("object");
+    schema.description = Some("Text fields apply to the files after them: send them first.");
+    schema.properties = vec![
+        ("file", MetaSchemaRef::Inline(Box::new(file))),
+        ("title", text("title of the photos")),
+        ("description", text("description of the photos")),
+        ("album_id", text("album to add the photos to")),
+        ("visibility", text("private (default), family or public")),
+    ];
+    schema.required = vec!["file"];
+    MetaRequest {
+        description: None,
+        content: vec![MetaMediaType {
+            content_type: "multipart/form-data",
+            schema: MetaSchemaRef::Inline(Box::new(schema)),
+        }],
+        required: true,
+    }
+}
+
+/// A multipart body to be read part by part.
+pub struct MultipartBody(pub Multipart);
+
+impl<'a> ApiExtractor<'a> for MultipartBody {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(photo_upload_meta())
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let multipart = <Multipart as FromRequest>::from_request(request, body)
+            .await
+            .map_err(|_| ApiError::bad_request("expected a multipart/form-data body"))?;
+        Ok(MultipartBody(multipart))
+    }
+}

@@ -37,3 +37,51 @@ pub fn client_ip(req: &Request) -> Option<String> {
         .as_socket_addr()
         .map(|addr| addr.ip().to_string())
 }
+
+/// Bearer authentication where it is optional (public content): no header means anonymous, but
+/// a header with a bad token is still refused, so clients learn that their token expired.
+pub struct OptionalAuth(pub Option<Caller>);
+
+impl<'a> poem_openapi::ApiExtractor<'a> for OptionalAuth {
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <BearerAuth as poem_openapi::ApiExtractor>::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec!["BearerAuth"]
+    }
+
+    fn has_security_fallback() -> bool {
+        true
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut poem::RequestBody,
+        _param_opts: poem_openapi::ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let Some(header) = req.header("authorization") else {
+            return Ok(OptionalAuth(None));
+        };
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::from(crate::error::AppError::from(
+                    crate::auth::AuthError::InvalidToken,
+                ))
+            })?;
+        let state = req.data::<AppState>().ok_or_else(ApiError::internal)?;
+        let caller = state
+            .accounts()
+            .authenticate(token.trim())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(OptionalAuth(Some(caller)))
+    }
+}

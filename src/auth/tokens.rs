@@ -45,6 +45,8 @@ impl Claims {
 
 #[derive(Clone)]
 pub struct TokenKeys {
+    /// A key for other signatures (file URLs), derived from the secret so it never signs a JWT.
+    derived: [u8; 32],
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -56,6 +58,7 @@ impl TokenKeys {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
+            derived: derive_key(secret, b"photox file url signing"),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -86,6 +89,11 @@ impl TokenKeys {
         }
     }
 
+    /// The key for signing file URLs.
+    pub fn url_key(&self) -> [u8; 32] {
+        self.derived
+    }
+
     pub fn issue(&self, claims: &Claims) -> Result<String, AppError> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("token signing failed: {e}")))
@@ -103,6 +111,13 @@ impl TokenKeys {
         }
         Ok(data.claims)
     }
+}
+
+fn derive_key(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }
 
 /// Creates `path` with mode 0600 (failing if it exists), writes and fsyncs it.

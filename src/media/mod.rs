@@ -1,7 +1,11 @@
 //! Pure image work: bytes in, values out. No database, no async.
 
 pub mod avatar;
+mod bitmap;
+pub mod exif;
+mod jpeg_scaled;
 pub mod sniff;
+pub mod thumbnail;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MediaError {

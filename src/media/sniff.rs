@@ -27,6 +27,17 @@ impl ImageKind {
         }
     }
 
+    /// The kind stored under `ext` (as written by `extension`).
+    pub fn from_extension(ext: &str) -> Option<ImageKind> {
+        match ext {
+            "jpg" => Some(ImageKind::Jpeg),
+            "png" => Some(ImageKind::Png),
+            "webp" => Some(ImageKind::Webp),
+            "gif" => Some(ImageKind::Gif),
+            _ => None,
+        }
+    }
+
     pub fn image_format(self) -> image::ImageFormat {
         match self {
             ImageKind::Jpeg => image::ImageFormat::Jpeg,

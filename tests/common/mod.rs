@@ -243,3 +243,112 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// A real JPEG of the given size.
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 199) as u8])
+    });
+    let mut out = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut out),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    out
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One part of a multipart upload: a file (part name, file name, bytes) or a text field.
+pub enum Part {
+    File(&'static str, &'static str, Vec<u8>),
+    Text(&'static str, String),
+}
+
+impl TestServer {
+    pub async fn upload_parts(&self, path: &str, token: &str, parts: Vec<Part>) -> Resp {
+        let mut form = reqwest::multipart::Form::new();
+        for part in parts {
+            form = match part {
+                Part::File(name, filename, bytes) => form.part(
+                    name,
+                    reqwest::multipart::Part::bytes(bytes).file_name(filename),
+                ),
+                Part::Text(name, value) => form.text(name, value),
+            };
+        }
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .multipart(form),
+        )
+        .await
+    }
+
+    /// Uploads one file and returns the photo JSON.
+    pub async fn upload(&self, token: &str, filename: &'static str, bytes: Vec<u8>) -> Value {
+        let r = self
+            .upload_parts("/photos", token, vec![Part::File("file", filename, bytes)])
+            .await;
+        r.expect(201);
+        r.data()["uploaded"][0].clone()
+    }
+
+    /// Polls the photo's status until processing is over (background jobs; bounded).
+    pub async fn wait_processed(&self, token: &str, id: i64) -> Value {
+        for _ in 0..600 {
+            let r = self.get(&format!("/photos/{id}/status"), Some(token)).await;
+            r.expect(200);
+            if r.data()["status"] != "processing" {
+                return r.data().clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("photo {id} still processing after 30 s");
+    }
+
+    /// GET of an absolute path (like a Photo's urls) without the /api/v1 prefix logic.
+    pub async fn get_raw(
+        &self,
+        path_and_query: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self.client.get(format!("{}{path_and_query}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    out.push(p.strip_prefix(base).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}

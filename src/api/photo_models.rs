@@ -1,0 +1,239 @@
+//! Photo objects as the API shows them (API.md §5), built from domain photos.
+
+use poem_openapi::{Enum, Object};
+use serde::Deserialize;
+
+use super::timestamp;
+use crate::photos::signing::UrlSigner;
+use crate::photos::{Photo, Status, Visibility};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum VisibilityName {
+    Private,
+    Family,
+    Public,
+}
+
+impl From<VisibilityName> for Visibility {
+    fn from(v: VisibilityName) -> Self {
+        match v {
+            VisibilityName::Private => Visibility::Private,
+            VisibilityName::Family => Visibility::Family,
+            VisibilityName::Public => Visibility::Public,
+        }
+    }
+}
+
+impl From<Visibility> for VisibilityName {
+    fn from(v: Visibility) -> Self {
+        match v {
+            Visibility::Private => VisibilityName::Private,
+            Visibility::Family => VisibilityName::Family,
+            Visibility::Public => VisibilityName::Public,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum StatusName {
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl From<Status> for StatusName {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Processing => StatusName::Processing,
+            Status::Ready => StatusName::Ready,
+            Status::Failed => StatusName::Failed,
+        }
+    }
+}
+
+impl From<StatusName> for Status {
+    fn from(s: StatusName) -> Self {
+        match s {
+            StatusName::Processing => Status::Processing,
+            StatusName::Ready => Status::Ready,
+            StatusName::Failed => Status::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct OwnerRef {
+    pub id: i64,
+    pub username: String,
+}
+
+/// File URLs usable in `<img src>` without an Authorization header for at least an hour.
+#[derive(Debug, Object)]
+pub struct PhotoUrls {
+    pub original: String,
+    pub preview: String,
+    pub thumbnail: String,
+}
+
+#[derive(Debug, Object)]
+pub struct ExifResponse {
+    pub camera_make: Option<String>,
+    pub camera_model: Option<String>,
+    pub lens: Option<String>,
+    pub iso: Option<u32>,
+    /// f-number, e.g. 2.8.
+    pub aperture: Option<f64>,
+    /// Seconds as photographers write them, e.g. "1/250".
+    pub exposure_time: Option<String>,
+    /// Millimetres.
+    pub focal_length: Option<f64>,
+    /// EXIF orientation 1–8.
+    pub orientation: Option<u16>,
+}
+
+#[derive(Debug, Object)]
+pub struct LocationResponse {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Metres above sea level.
+    pub altitude: Option<f64>,
+}
+
+#[derive(Debug, Object)]
+pub struct TagResponse {
+    pub name: String,
+    /// "ai" or "manual".
+    pub source: String,
+    /// In (0, 1]; 1 for manual tags.
+    pub confidence: f64,
+}
+
+#[derive(Debug, Object)]
+pub struct AlbumRef {
+    pub id: i64,
+    pub title: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename = "Photo")]
+pub struct PhotoResponse {
+    pub id: i64,
+    pub owner: OwnerRef,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub original_filename: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub width: i64,
+    pub height: i64,
+    /// SHA-256 hex of the original bytes.
+    pub checksum: String,
+    /// From EXIF DateTimeOriginal, else null.
+    pub taken_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+    /// When a trashed photo will be purged.
+    pub purge_at: Option<String>,
+    pub visibility: VisibilityName,
+    pub is_favorite: bool,
+    pub like_count: i64,
+    pub liked_by_me: bool,
+    pub status: StatusName,
+    /// Why processing failed (with status `failed`).
+    #[oai(skip_serializing_if_is_none)]
+    pub status_reason: Option<String>,
+    pub urls: PhotoUrls,
+    pub exif: Option<ExifResponse>,
+    pub location: Option<LocationResponse>,
+    pub tags: Vec<TagResponse>,
+    pub albums: Vec<AlbumRef>,
+    /// Only in upload answers: the caller already had these bytes and this is that photo.
+    #[oai(skip_serializing_if_is_none)]
+    pub duplicate: Option<bool>,
+}
+
+/// Builds file URLs: public photos need no signature; others carry one valid 1–2 hours.
+pub fn photo_urls(photo: &Photo, signer: &UrlSigner, now: i64) -> PhotoUrls {
+    let url = |size: &str| {
+        let base = format!("/api/v1/photos/{}/file?size={size}", photo.id);
+        if photo.visibility == Visibility::Public && photo.deleted_at.is_none() {
+            base
+        } else {
+            let exp = UrlSigner::expiry(now);
+            format!("{base}&exp={exp}&sig={}", signer.sign(photo.id, size, exp))
+        }
+    };
+    PhotoUrls {
+        original: url("original"),
+        preview: url("preview"),
+        thumbnail: url("thumbnail"),
+    }
+}
+
+pub fn photo_response(
+    photo: Photo,
+    signer: &UrlSigner,
+    retention_secs: i64,
+    now: i64,
+) -> PhotoResponse {
+    let urls = photo_urls(&photo, signer, now);
+    let exif = (!photo.camera.is_empty()).then(|| ExifResponse {
+        camera_make: photo.camera.camera_make.clone(),
+        camera_model: photo.camera.camera_model.clone(),
+        lens: photo.camera.lens.clone(),
+        iso: photo.camera.iso,
+        aperture: photo.camera.aperture,
+        exposure_time: photo.camera.exposure_time.clone(),
+        focal_length: photo.camera.focal_length,
+        orientation: photo.camera.orientation,
+    });
+    PhotoResponse {
+        id: photo.id,
+        owner: OwnerRef {
+            id: photo.owner_id,
+            username: photo.owner_username,
+        },
+        title: photo.title,
+        description: photo.description,
+        original_filename: photo.original_filename,
+        mime_type: photo.mime_type,
+        size: photo.size,
+        width: photo.width,
+        height: photo.height,
+        checksum: photo.checksum,
+        taken_at: photo.taken_at.map(timestamp),
+        created_at: timestamp(photo.created_at),
+        updated_at: timestamp(photo.updated_at),
+        deleted_at: photo.deleted_at.map(timestamp),
+        purge_at: photo.deleted_at.map(|d| timestamp(d + retention_secs)),
+        visibility: photo.visibility.into(),
+        is_favorite: photo.is_favorite,
+        like_count: photo.like_count,
+        liked_by_me: photo.liked_by_me,
+        status: photo.status.into(),
+        status_reason: photo.status_reason,
+        urls,
+        exif,
+        location: photo.location.map(|l| LocationResponse {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            altitude: l.altitude,
+        }),
+        tags: photo
+            .tags
+            .into_iter()
+            .map(|t| TagResponse {
+                name: t.name,
+                source: t.source,
+                confidence: t.confidence,
+            })
+            .collect(),
+        albums: Vec::new(),
+        duplicate: None,
+    }
+}

@@ -1,0 +1,115 @@
+//! JPEG decoding at a reduced DCT scale (1/2, 1/4 or 1/8), like libvips' shrink-on-load.
+//!
+//! Decoding a 12 MP JPEG at 1/2 scale skips three quarters of the inverse DCT work and keeps
+//! a 2000×1500 buffer instead of a 4000×3000 one, which is what makes thumbnails cheap.
+//! JPEGs this decoder cannot handle (CMYK, 12/16-bit, arithmetic coding) are left to the general
+//! `image` path by returning `Ok(None)`.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
+
+use super::bitmap::Bitmap;
+use super::thumbnail::{io_failure, too_many_pixels, MAX_DECODE_BYTES, MAX_PIXELS};
+use super::MediaError;
+
+/// Read buffer for the compressed stream.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// Width and height stored in the frame header, or `Ok(None)` if this decoder does not support
+/// the file (the caller then asks `image`).
+pub(super) fn jpeg_dimensions(path: &Path) -> Result<Option<(u32, u32)>, MediaError> {
+    let mut decoder = open(path)?;
+    match decoder.read_info() {
+        Ok(()) => {}
+        Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
+        Err(e) => return Err(decode_failure(e)),
+    }
+    let info = decoder.info().ok_or(MediaError::Corrupt)?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    check_pixels(width, height)?;
+    Ok(Some((width, height)))
+}
+
+/// Decodes at the smallest DCT scale whose longest side is still at least `min_longest_side`
+/// (capped at the full size). Returns the stored (width, height) and the decoded bitmap, or
+/// `Ok(None)` if this decoder does not support the file.
+pub(super) fn decode_jpeg_scaled(
+    path: &Path,
+    min_longest_side: u32,
+) -> Result<Option<((u32, u32), Bitmap)>, MediaError> {
+    let mut decoder = open(path)?;
+    match decoder.read_info() {
+        Ok(()) => {}
+        Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
+        Err(e) => return Err(decode_failure(e)),
+    }
+    let info = decoder.info().ok_or(MediaError::Corrupt)?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    check_pixels(width, height)?;
+    let channels = match info.pixel_format {
+        PixelFormat::L8 => 1,
+        PixelFormat::RGB24 => 3,
+        PixelFormat::L16 | PixelFormat::CMYK32 => return Ok(None),
+    };
+    // A progressive JPEG keeps every DCT coefficient of the full-size image (2 bytes per sample)
+    // until its last scan, whatever the output scale.
+    if info.coding_process == CodingProcess::DctProgressive
+        && u64::from(width) * u64::from(height) * 2 * channels > MAX_DECODE_BYTES
+    {
+        return Err(too_many_pixels());
+    }
+
+    let side = min_longest_side.clamp(1, width.max(height));
+    let side = u16::try_from(side).unwrap_or(u16::MAX);
+    let (out_width, out_height) = decoder.scale(side, side).map_err(decode_failure)?;
+    let out_bytes = usize::from(out_width) * usize::from(out_height) * channels as usize;
+    decoder.set_max_decoding_buffer_size(out_bytes);
+
+    // jpeg-decoder is pure Rust and checks its input, but this is hostile data decoded on worker
+    // threads: a bug in it must cost this image, not the process.
+    let pixels = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || decoder.decode()))
+        .map_err(|_| MediaError::Corrupt)?
+        .map_err(|e| match e {
+            jpeg_decoder::Error::Unsupported(_) => None,
+            e => Some(decode_failure(e)),
+        });
+    let pixels = match pixels {
+        Ok(pixels) => pixels,
+        Err(None) => return Ok(None),
+        Err(Some(e)) => return Err(e),
+    };
+    if pixels.len() != out_bytes {
+        return Err(MediaError::Corrupt);
+    }
+    let bitmap = Bitmap {
+        width: u32::from(out_width),
+        height: u32::from(out_height),
+        channels: channels as usize,
+        pixels,
+    };
+    Ok(Some(((width, height), bitmap)))
+}
+
+fn open(path: &Path) -> Result<Decoder<BufReader<File>>, MediaError> {
+    let file = File::open(path).map_err(io_failure)?;
+    Ok(Decoder::new(BufReader::with_capacity(READ_BUFFER, file)))
+}
+
+fn check_pixels(width: u32, height: u32) -> Result<(), MediaError> {
+    if width == 0 || height == 0 {
+        return Err(MediaError::Corrupt);
+    }
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_many_pixels());
+    }
+    Ok(())
+}
+
+/// Truncated data, bad markers and bad entropy data are all "corrupt"; so is a read error in
+/// the middle of the file, as `MediaError` has no I/O variant.
+fn decode_failure(_: jpeg_decoder::Error) -> MediaError {
+    MediaError::Corrupt
+}

@@ -1,0 +1,388 @@
+//! Reading and changing photos: detail, listing, update, status, likes, file lookup.
+
+use std::path::PathBuf;
+
+use rusqlite::types::Value;
+
+use super::repo::{self, PhotoChange, PhotoQuery};
+use super::signing::UrlSigner;
+use super::storage::{FileKey, Rendition, Storage};
+use super::visibility::{ensure_can_modify, family_scope_sql, photo_detail_sql};
+use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
+use crate::auth::Caller;
+use crate::db::{now, Db};
+use crate::error::{AppError, ValidationErrors};
+use crate::jobs::JobSignal;
+
+/// Upload and storage limits from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_upload_bytes: u64,
+    pub min_free_bytes: u64,
+    pub trash_retention_secs: i64,
+}
+
+/// The photo service shared by the API, the workers and the command line.
+#[derive(Clone)]
+pub struct Library {
+    pub(super) db: Db,
+    pub(super) storage: Storage,
+    pub(super) signal: JobSignal,
+    pub(super) signer: UrlSigner,
+    pub(super) limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Mine,
+    Family,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    TakenAt,
+    CreatedAt,
+    Title,
+    Size,
+}
+
+impl SortKey {
+    /// `taken_at`, `-created_at`, ...; `None` for an unknown field.
+    pub fn parse(text: &str) -> Option<(SortKey, bool)> {
+        let (field, descending) = match text.strip_prefix('-') {
+            Some(rest) => (rest, true),
+            None => (text, false),
+        };
+        let key = match field {
+            "taken_at" => SortKey::TakenAt,
+            "created_at" => SortKey::CreatedAt,
+            "title" => SortKey::Title,
+            "size" => SortKey::Size,
+            _ => return None,
+        };
+        Some((key, descending))
+    }
+
+    fn sql(self, descending: bool) -> String {
+        let dir = if descending { "DESC" } else { "ASC" };
+        let column = match self {
+            SortKey::TakenAt => "coalesce(p.taken_at, p.created_at)",
+            SortKey::CreatedAt => "p.created_at",
+            SortKey::Title => "coalesce(p.title, p.original_filename) COLLATE NOCASE",
+            SortKey::Size => "p.size",
+        };
+        format!("{column} {dir}, p.id {dir}")
+    }
+}
+
+/// Filters of `GET /photos`.
+#[derive(Debug, Clone)]
+pub struct ListParams {
+    pub scope: Scope,
+    pub album_id: Option<i64>,
+    pub tag: Option<String>,
+    pub favorite: Option<bool>,
+    pub year: Option<i32>,
+    pub month: Option<u32>,
+    pub visibility: Option<Visibility>,
+    pub status: Option<Status>,
+    pub sort: (SortKey, bool),
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Library {
+    pub fn new(
+        db: Db,
+        storage: Storage,
+        signal: JobSignal,
+        signer: UrlSigner,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            db,
+            storage,
+            signal,
+            signer,
+            limits,
+        }
+    }
+
+    pub fn signer(&self) -> &UrlSigner {
+        &self.signer
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// A photo the viewer may see (their own trashed ones included).
+    pub async fn get_photo(&self, viewer: Viewer, id: i64) -> Result<Photo, AppError> {
+        let condition = photo_detail_sql(viewer);
+        let viewer_id = viewer.user_id().unwrap_or(-1);
+        self.db
+            .run(move |conn| {
+                Ok(repo::find_photo(conn, id, viewer_id, &condition)?
+                    .ok_or(PhotoError::NotFound)?)
+            })
+            .await
+    }
+
+    /// The caller's photos not in trash (or, with `Scope::Family`, all they see through their family).
+    pub async fn list_photos(
+        &self,
+        caller: &Caller,
+        params: ListParams,
+    ) -> Result<(Vec<Photo>, i64), AppError> {
+        if params.album_id.is_some() {
+            // Albums arrive with the sharing feature; until then no album exists.
+            return Err(PhotoError::NotFound.into());
+        }
+        let me = caller.user_id;
+        let mut conditions = vec!["p.deleted_at IS NULL".to_string()];
+        conditions.push(match params.scope {
+            Scope::Mine => format!("p.owner_id = {me}"),
+            Scope::Family => family_scope_sql(me),
+        });
+        let mut values: Vec<Value> = Vec::new();
+        let mut bind = |conditions: &mut Vec<String>, sql: &str, value: Value| {
+            values.push(value);
+            conditions.push(sql.replace('?', &format!("?{}", values.len())));
+        };
+        if let Some(tag) = params.tag {
+            bind(
+                &mut conditions,
+                "EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.name = ? COLLATE NOCASE)",
+                Value::Text(tag),
+            );
+        }
+        if let Some(favorite) = params.favorite {
+            bind(
+                &mut conditions,
+                "p.is_favorite = ?",
+                Value::Integer(favorite as i64),
+            );
+        }
+        if let Some(year) = params.year {
+            bind(
+                &mut conditions,
+                "CAST(strftime('%Y', coalesce(p.taken_at, p.created_at), 'unixepoch') AS INTEGER) = ?",
+                Value::Integer(year.into()),
+            );
+        }
+        if let Some(month) = params.month {
+            bind(
+                &mut conditions,
+                "CAST(strftime('%m', coalesce(p.taken_at, p.created_at), 'unixepoch') AS INTEGER) = ?",
+                Value::Integer(month.into()),
+            );
+        }
+        if let Some(visibility) = params.visibility {
+            bind(
+                &mut conditions,
+                "p.visibility = ?",
+                Value::Text(visibility.as_str().into()),
+            );
+        }
+        if let Some(status) = params.status {
+            bind(
+                &mut conditions,
+                "p.status = ?",
+                Value::Text(status.as_str().into()),
+            );
+        }
+        let query = PhotoQuery {
+            conditions,
+            params: values,
+            order_by: params.sort.0.sql(params.sort.1),
+            limit: params.limit,
+            offset: params.offset,
+        };
+        self.db
+            .run(move |conn| Ok(repo::list_photos(conn, me, &query)?))
+            .await
+    }
+
+    /// Changes a photo; `tags` replaces its manual tags (AI tags stay).
+    pub async fn update_photo(
+        &self,
+        viewer: Viewer,
+        id: i64,
+        change: PhotoChange,
+        tags: Option<Vec<String>>,
+    ) -> Result<Photo, AppError> {
+        let tags = tags.map(|t| normalize_tags(&t)).transpose()?;
+        let photo = self.get_photo(viewer, id).await?;
+        ensure_can_modify(viewer, &photo)?;
+        if photo.deleted_at.is_some() {
+            return Err(PhotoError::InTrash.into());
+        }
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction()?;
+                repo::update_photo(&tx, id, &change, now())?;
+                if let Some(tags) = tags {
+                    let weighted: Vec<(String, f64)> = tags.into_iter().map(|t| (t, 1.0)).collect();
+                    repo::replace_tags(&tx, id, "manual", &weighted)?;
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        self.get_photo(viewer, id).await
+    }
+
+    pub async fn photo_status(
+        &self,
+        viewer: Viewer,
+        id: i64,
+    ) -> Result<(Status, Vec<Step>), AppError> {
+        let photo = self.get_photo(viewer, id).await?;
+        let steps = self.db.run(move |conn| Ok(repo::steps(conn, id)?)).await?;
+        Ok((photo.status, steps))
+    }
+
+    /// Which of `checksums` (SHA-256 hex) the caller already has.
+    pub async fn existing(
+        &self,
+        caller: &Caller,
+        checksums: Vec<String>,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        let mut errors = ValidationErrors::default();
+        if checksums.len() > 1000 {
+            errors.add("checksums", "at most 1000 per request", "TOO_LONG");
+        }
+        if checksums
+            .iter()
+            .any(|c| c.len() != 64 || !c.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            errors.add("checksums", "must be SHA-256 hex strings", "INVALID_FORMAT");
+        }
+        errors.into_result()?;
+        let owner = caller.user_id;
+        let lower: Vec<String> = checksums.iter().map(|c| c.to_ascii_lowercase()).collect();
+        self.db
+            .run(move |conn| Ok(repo::existing_checksums(conn, owner, &lower)?))
+            .await
+    }
+
+    /// Likes or unlikes a photo the caller can see; returns the new count and state.
+    pub async fn set_like(
+        &self,
+        caller: &Caller,
+        id: i64,
+        liked: bool,
+    ) -> Result<(i64, bool), AppError> {
+        let viewer = Viewer::User(*caller);
+        let photo = self.get_photo(viewer, id).await?;
+        if photo.deleted_at.is_some() {
+            return Err(PhotoError::NotFound.into());
+        }
+        let user = caller.user_id;
+        self.db
+            .run(move |conn| {
+                repo::set_like(conn, id, user, liked, now())?;
+                Ok(repo::like_state(conn, id, user)?)
+            })
+            .await
+    }
+
+    /// The file to serve for `rendition` (`None`: the original). With `signed`, a valid URL
+    /// signature stands in for visibility.
+    pub async fn photo_file(
+        &self,
+        viewer: Viewer,
+        id: i64,
+        rendition: Option<Rendition>,
+        signed: bool,
+    ) -> Result<(Photo, PathBuf), AppError> {
+        let photo = if signed {
+            self.db
+                .run(move |conn| {
+                    Ok(repo::find_photo(conn, id, -1, "1")?.ok_or(PhotoError::NotFound)?)
+                })
+                .await?
+        } else {
+            self.get_photo(viewer, id).await?
+        };
+        let key = file_key(&photo);
+        let path = match rendition {
+            None => self
+                .storage
+                .locate_original(key, photo.deleted_at.is_some())
+                .ok_or(PhotoError::FileMissing)?,
+            Some(r) => {
+                let path = self.storage.rendition_path(key, r);
+                if !path.is_file() {
+                    return Err(PhotoError::RenditionNotReady.into());
+                }
+                path
+            }
+        };
+        Ok((photo, path))
+    }
+}
+
+pub fn file_key(photo: &Photo) -> FileKey<'_> {
+    FileKey {
+        owner_id: photo.owner_id,
+        uuid: &photo.uuid,
+        ext: &photo.ext,
+        created_at: photo.created_at,
+    }
+}
+
+/// Trims, folds inner white space, drops empties and case-insensitive duplicates.
+pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, ValidationErrors> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.split_whitespace().collect::<Vec<_>>().join(" ");
+        if tag.is_empty() {
+            continue;
+        }
+        if tag.chars().count() > 64 {
+            return Err(ValidationErrors::single(
+                "tags",
+                "each tag must be at most 64 characters",
+                "TOO_LONG",
+            ));
+        }
+        if !out.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
+            out.push(tag);
+        }
+    }
+    if out.len() > 100 {
+        return Err(ValidationErrors::single(
+            "tags",
+            "at most 100 tags",
+            "TOO_LONG",
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_keys_parse() {
+        assert_eq!(SortKey::parse("-taken_at"), Some((SortKey::TakenAt, true)));
+        assert_eq!(SortKey::parse("size"), Some((SortKey::Size, false)));
+        assert_eq!(SortKey::parse("owner"), None);
+        assert_eq!(SortKey::parse("--size"), None);
+    }
+
+    #[test]
+    fn tags_are_normalized() {
+        let tags = normalize_tags(&[
+            "  Beach ".into(),
+            "beach".into(),
+            "".into(),
+            "new   york".into(),
+        ])
+        .unwrap();
+        assert_eq!(tags, ["Beach", "new york"]);
+        assert!(normalize_tags(&["x".repeat(65)]).is_err());
+    }
+}

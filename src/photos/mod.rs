@@ -1,0 +1,176 @@
+//! The photo library: uploads, originals on disk, listing, trash and processing steps.
+
+pub mod library;
+pub mod processing;
+pub mod repo;
+pub mod signing;
+pub mod storage;
+pub mod trash;
+pub mod upload;
+pub mod visibility;
+
+use crate::auth::Caller;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhotoError {
+    #[error("photo not found")]
+    NotFound,
+    #[error("only the owner may change this photo")]
+    NotOwner,
+    #[error("photo is not in the trash")]
+    NotInTrash,
+    #[error("photo is in the trash")]
+    InTrash,
+    #[error("not enough free disk space")]
+    InsufficientStorage,
+    #[error("this rendition is not ready yet")]
+    RenditionNotReady,
+    #[error("the original file is missing")]
+    FileMissing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Private,
+    Family,
+    Public,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Family => "family",
+            Visibility::Public => "public",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "private" => Some(Visibility::Private),
+            "family" => Some(Visibility::Family),
+            "public" => Some(Visibility::Public),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Processing => "processing",
+            Status::Ready => "ready",
+            Status::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "processing" => Some(Status::Processing),
+            "ready" => Some(Status::Ready),
+            "failed" => Some(Status::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Camera settings read from EXIF.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CameraInfo {
+    pub camera_make: Option<String>,
+    pub camera_model: Option<String>,
+    pub lens: Option<String>,
+    pub iso: Option<u32>,
+    pub aperture: Option<f64>,
+    pub exposure_time: Option<String>,
+    pub focal_length: Option<f64>,
+    pub orientation: Option<u16>,
+}
+
+impl CameraInfo {
+    pub fn is_empty(&self) -> bool {
+        *self == CameraInfo::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub altitude: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    pub name: String,
+    /// "ai" or "manual".
+    pub source: String,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub id: i64,
+    pub owner_id: i64,
+    pub owner_username: String,
+    pub uuid: String,
+    pub ext: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub original_filename: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub width: i64,
+    pub height: i64,
+    pub checksum: String,
+    pub taken_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+    pub visibility: Visibility,
+    pub is_favorite: bool,
+    pub status: Status,
+    pub status_reason: Option<String>,
+    pub camera: CameraInfo,
+    pub location: Option<Location>,
+    pub tags: Vec<Tag>,
+    pub like_count: i64,
+    pub liked_by_me: bool,
+}
+
+/// A processing step of a photo as shown by `GET /photos/{id}/status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub name: String,
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Who is looking: nobody (public access) or a logged-in user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Anonymous,
+    User(Caller),
+}
+
+impl Viewer {
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Viewer::Anonymous => None,
+            Viewer::User(c) => Some(c.user_id),
+        }
+    }
+}
+
+impl From<Option<Caller>> for Viewer {
+    fn from(caller: Option<Caller>) -> Self {
+        caller.map(Viewer::User).unwrap_or(Viewer::Anonymous)
+    }
+}

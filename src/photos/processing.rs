@@ -1,0 +1,203 @@
+//! Background processing of photos: thumbnails, EXIF again, and what a failure means for a
+//! photo's status.
+
+use super::library::{file_key, Library};
+use super::repo;
+use super::storage::Rendition;
+use super::upload::{camera_info, location};
+use super::visibility::ensure_can_modify;
+use super::{Photo, PhotoError, Status, Viewer};
+use crate::db::now;
+use crate::error::{AppError, ValidationErrors};
+use crate::jobs::{queue, Job, JobError};
+use crate::media::sniff::ImageKind;
+use crate::media::{exif, thumbnail, MediaError};
+
+/// Steps `reprocess` may redo.
+pub const REPROCESS_STEPS: &[&str] = &["exif", "thumbnails", "tags"];
+
+fn media_failure(e: MediaError) -> JobError {
+    // The same bytes fail the same way every time.
+    JobError::Permanent(e.to_string())
+}
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::Retry(e.to_string())
+}
+
+impl Library {
+    /// Runs one job; `Ok` also when its photo was deleted meanwhile.
+    pub async fn run_job(&self, job: &Job) -> Result<(), JobError> {
+        let (Job::Thumbnails { photo_id } | Job::Exif { photo_id }) = *job;
+        let found = self
+            .db
+            .run(move |conn| Ok(repo::find_photo(conn, photo_id, -1, "1")?))
+            .await
+            .map_err(retry)?;
+        let Some(photo) = found else {
+            return Ok(());
+        };
+        let step = job.kind();
+        self.record_step(photo_id, step, "running", None)
+            .await
+            .map_err(retry)?;
+        match job {
+            Job::Thumbnails { .. } => self.make_renditions(&photo).await?,
+            Job::Exif { .. } => self.reread_exif(&photo).await?,
+        }
+        self.record_step(photo_id, step, "done", None)
+            .await
+            .map_err(retry)?;
+        self.settle_status(photo_id).await.map_err(retry)
+    }
+
+    async fn make_renditions(&self, photo: &Photo) -> Result<(), JobError> {
+        let key = file_key(photo);
+        let original = self
+            .storage
+            .locate_original(key, photo.deleted_at.is_some())
+            .ok_or_else(|| JobError::Permanent("the original file is missing".into()))?;
+        let kind = ImageKind::from_extension(&photo.ext)
+            .ok_or_else(|| JobError::Permanent("unknown file type".into()))?;
+        let thumb = self.storage.rendition_path(key, Rendition::Thumbnail);
+        let preview = self.storage.rendition_path(key, Rendition::Preview);
+        let orientation = photo.camera.orientation;
+        tokio::task::spawn_blocking(move || {
+            if let Some(dir) = thumb.parent() {
+                std::fs::create_dir_all(dir).map_err(retry)?;
+            }
+            let outputs = [
+                (thumbnail::THUMBNAIL_SIDE, thumb.as_path()),
+                (thumbnail::PREVIEW_SIDE, preview.as_path()),
+            ];
+            thumbnail::render(&original, kind, orientation, &outputs).map_err(media_failure)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| JobError::Permanent(format!("thumbnailing crashed: {e}")))?
+    }
+
+    async fn reread_exif(&self, photo: &Photo) -> Result<(), JobError> {
+        let key = file_key(photo);
+        let original = self
+            .storage
+            .locate_original(key, photo.deleted_at.is_some())
+            .ok_or_else(|| JobError::Permanent("the original file is missing".into()))?;
+        let data = tokio::task::spawn_blocking(move || exif::read_exif(&original))
+            .await
+            .map_err(retry)?
+            .map_err(media_failure)?
+            .unwrap_or_default();
+        let id = photo.id;
+        self.db
+            .run(move |conn| {
+                let camera = camera_info(&data);
+                repo::set_exif(conn, id, &camera, location(&data), data.taken_at, now())?;
+                Ok(())
+            })
+            .await
+            .map_err(retry)
+    }
+
+    async fn record_step(
+        &self,
+        id: i64,
+        step: &str,
+        status: &'static str,
+        error: Option<String>,
+    ) -> Result<(), AppError> {
+        let step = step.to_string();
+        self.db
+            .run(move |conn| {
+                Ok(repo::set_step(
+                    conn,
+                    id,
+                    &step,
+                    status,
+                    error.as_deref(),
+                    now(),
+                )?)
+            })
+            .await
+    }
+
+    /// Ready when no step is pending, running or failed; failed when one failed.
+    async fn settle_status(&self, id: i64) -> Result<(), AppError> {
+        self.db
+            .run(move |conn| {
+                let steps = repo::steps(conn, id)?;
+                let failed = steps.iter().find(|s| s.status == "failed");
+                let busy = steps
+                    .iter()
+                    .any(|s| s.status == "pending" || s.status == "running");
+                let (status, reason) = match (failed, busy) {
+                    (Some(f), _) => (Status::Failed, f.error.clone()),
+                    (None, true) => (Status::Processing, None),
+                    (None, false) => (Status::Ready, None),
+                };
+                repo::set_status(conn, id, status, reason.as_deref(), now())?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// A job gave up: its step failed, and so did the photo, with the reason.
+    pub async fn job_gave_up(&self, job: &Job, message: &str) -> Result<(), AppError> {
+        let (Job::Thumbnails { photo_id } | Job::Exif { photo_id }) = *job;
+        self.record_step(photo_id, job.kind(), "failed", Some(message.to_string()))
+            .await?;
+        self.settle_status(photo_id).await
+    }
+
+    /// Queues `steps` (default: exif and thumbnails) again for a photo the viewer may change.
+    pub async fn reprocess(
+        &self,
+        viewer: Viewer,
+        id: i64,
+        steps: Option<Vec<String>>,
+    ) -> Result<(), AppError> {
+        let steps = steps.unwrap_or_else(|| vec!["exif".into(), "thumbnails".into()]);
+        if let Some(bad) = steps
+            .iter()
+            .find(|s| !REPROCESS_STEPS.contains(&s.as_str()))
+        {
+            return Err(ValidationErrors::single(
+                "steps",
+                &format!("unknown step `{bad}`; use exif, thumbnails or tags"),
+                "INVALID_VALUE",
+            )
+            .into());
+        }
+        let photo = self.get_photo(viewer, id).await?;
+        ensure_can_modify(viewer, &photo)?;
+        if photo.deleted_at.is_some() {
+            return Err(PhotoError::InTrash.into());
+        }
+        self.queue_steps(id, steps).await
+    }
+
+    /// Queues jobs for `steps` of photo `id` and marks them pending.
+    pub async fn queue_steps(&self, id: i64, steps: Vec<String>) -> Result<(), AppError> {
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction()?;
+                let now = now();
+                for step in &steps {
+                    let job = match step.as_str() {
+                        "exif" => Job::Exif { photo_id: id },
+                        "thumbnails" => Job::Thumbnails { photo_id: id },
+                        // Tagging is not available yet: the step stays skipped.
+                        _ => continue,
+                    };
+                    repo::set_step(&tx, id, step, "pending", None, now)?;
+                    queue::enqueue(&tx, &job, now)?;
+                }
+                repo::set_status(&tx, id, Status::Processing, None, now)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        self.signal.wake();
+        Ok(())
+    }
+}

@@ -1,0 +1,530 @@
+//! SQL for photos, their steps, tags and likes.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use super::{CameraInfo, Location, Photo, Status, Step, Tag, Visibility};
+
+/// Columns of `photo_from_row`; `{viewer}` is the viewer's user id (or -1).
+fn photo_columns(viewer: i64) -> String {
+    format!(
+        "p.id, p.owner_id, u.username, p.uuid, p.ext, p.title, p.description, p.original_filename,
+         p.mime_type, p.size, p.width, p.height, p.checksum, p.taken_at, p.created_at, p.updated_at,
+         p.deleted_at, p.visibility, p.is_favorite, p.status, p.status_reason, p.camera_make,
+         p.camera_model, p.lens, p.iso, p.aperture, p.exposure_time, p.focal_length, p.orientation,
+         p.latitude, p.longitude, p.altitude,
+         (SELECT count(*) FROM photo_likes l WHERE l.photo_id = p.id),
+         EXISTS (SELECT 1 FROM photo_likes l WHERE l.photo_id = p.id AND l.user_id = {viewer})"
+    )
+}
+
+const FROM: &str = "FROM photos p JOIN users u ON u.id = p.owner_id";
+
+fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
+    let visibility: String = row.get(17)?;
+    let status: String = row.get(19)?;
+    let latitude: Option<f64> = row.get(29)?;
+    let longitude: Option<f64> = row.get(30)?;
+    Ok(Photo {
+        id: row.get(0)?,
+        owner_id: row.get(1)?,
+        owner_username: row.get(2)?,
+        uuid: row.get(3)?,
+        ext: row.get(4)?,
+        title: row.get(5)?,
+        description: row.get(6)?,
+        original_filename: row.get(7)?,
+        mime_type: row.get(8)?,
+        size: row.get(9)?,
+        width: row.get(10)?,
+        height: row.get(11)?,
+        checksum: row.get(12)?,
+        taken_at: row.get(13)?,
+        created_at: row.get(14)?,
+        updated_at: row.get(15)?,
+        deleted_at: row.get(16)?,
+        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+        is_favorite: row.get(18)?,
+        status: Status::parse(&status).unwrap_or(Status::Processing),
+        status_reason: row.get(20)?,
+        camera: CameraInfo {
+            camera_make: row.get(21)?,
+            camera_model: row.get(22)?,
+            lens: row.get(23)?,
+            iso: row.get(24)?,
+            aperture: row.get(25)?,
+            exposure_time: row.get(26)?,
+            focal_length: row.get(27)?,
+            orientation: row.get(28)?,
+        },
+        location: match (latitude, longitude) {
+            (Some(latitude), Some(longitude)) => Some(Location {
+                latitude,
+                longitude,
+                altitude: row.get(31)?,
+            }),
+            _ => None,
+        },
+        tags: Vec::new(),
+        like_count: row.get(32)?,
+        liked_by_me: row.get(33)?,
+    })
+}
+
+/// A photo row to insert.
+pub struct NewPhoto<'a> {
+    pub owner_id: i64,
+    pub uuid: &'a str,
+    pub ext: &'a str,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub original_filename: &'a str,
+    pub mime_type: &'a str,
+    pub size: i64,
+    pub width: i64,
+    pub height: i64,
+    pub checksum: &'a str,
+    pub taken_at: Option<i64>,
+    pub created_at: i64,
+    pub visibility: Visibility,
+    pub camera: &'a CameraInfo,
+    pub location: Option<Location>,
+}
+
+/// Inserts a photo; `Ok(None)` when the owner already has a photo with this checksum.
+pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Option<i64>> {
+    let result = conn.execute(
+        "INSERT INTO photos (owner_id, uuid, ext, title, description, original_filename, mime_type,
+            size, width, height, checksum, taken_at, created_at, updated_at, visibility,
+            camera_make, camera_model, lens, iso, aperture, exposure_time, focal_length, orientation,
+            latitude, longitude, altitude)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14,
+            ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+        params![
+            p.owner_id,
+            p.uuid,
+            p.ext,
+            p.title,
+            p.description,
+            p.original_filename,
+            p.mime_type,
+            p.size,
+            p.width,
+            p.height,
+            p.checksum,
+            p.taken_at,
+            p.created_at,
+            p.visibility.as_str(),
+            p.camera.camera_make,
+            p.camera.camera_model,
+            p.camera.lens,
+            p.camera.iso,
+            p.camera.aperture,
+            p.camera.exposure_time,
+            p.camera.focal_length,
+            p.camera.orientation,
+            p.location.map(|l| l.latitude),
+            p.location.map(|l| l.longitude),
+            p.location.and_then(|l| l.altitude),
+        ],
+    );
+    match result {
+        Ok(_) => Ok(Some(conn.last_insert_rowid())),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn find_by_checksum(
+    conn: &Connection,
+    owner_id: i64,
+    checksum: &str,
+) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT id FROM photos WHERE owner_id = ?1 AND checksum = ?2",
+        params![owner_id, checksum],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Which of `checksums` the owner already has, with the photo ids.
+pub fn existing_checksums(
+    conn: &Connection,
+    owner_id: i64,
+    checksums: &[String],
+) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM photos WHERE owner_id = ?1 AND checksum = ?2")?;
+    let mut found = Vec::new();
+    for checksum in checksums {
+        if let Some(id) = stmt
+            .query_row(params![owner_id, checksum], |r| r.get(0))
+            .optional()?
+        {
+            found.push((checksum.clone(), id));
+        }
+    }
+    Ok(found)
+}
+
+/// A photo with its tags, if `condition` (over `p`) holds for it.
+pub fn find_photo(
+    conn: &Connection,
+    id: i64,
+    viewer: i64,
+    condition: &str,
+) -> rusqlite::Result<Option<Photo>> {
+    let sql = format!(
+        "SELECT {} {FROM} WHERE p.id = ?1 AND {condition}",
+        photo_columns(viewer)
+    );
+    let photo = conn.query_row(&sql, [id], photo_from_row).optional()?;
+    match photo {
+        Some(mut photo) => {
+            photo.tags = tags_of(conn, &[photo.id])?
+                .remove(&photo.id)
+                .unwrap_or_default();
+            Ok(Some(photo))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A query over photos: a WHERE clause with its parameters, an order and a page.
+pub struct PhotoQuery {
+    pub conditions: Vec<String>,
+    pub params: Vec<Value>,
+    pub order_by: String,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of photos (with tags) and the total number that match.
+pub fn list_photos(
+    conn: &Connection,
+    viewer: i64,
+    q: &PhotoQuery,
+) -> rusqlite::Result<(Vec<Photo>, i64)> {
+    let filter = if q.conditions.is_empty() {
+        "1".to_string()
+    } else {
+        q.conditions.join(" AND ")
+    };
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) {FROM} WHERE {filter}"),
+        params_from_iter(q.params.iter()),
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "SELECT {} {FROM} WHERE {filter} ORDER BY {} LIMIT {} OFFSET {}",
+        photo_columns(viewer),
+        q.order_by,
+        q.limit,
+        q.offset
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut photos = stmt
+        .query_map(params_from_iter(q.params.iter()), photo_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
+    let mut tags = tags_of(conn, &ids)?;
+    for photo in &mut photos {
+        photo.tags = tags.remove(&photo.id).unwrap_or_default();
+    }
+    Ok((photos, total))
+}
+
+fn tags_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMap<i64, Vec<Tag>>> {
+    let mut out: HashMap<i64, Vec<Tag>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT photo_id, name, source, confidence FROM photo_tags WHERE photo_id IN ({list})
+         ORDER BY source DESC, confidence DESC, name"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            Tag {
+                name: r.get(1)?,
+                source: r.get(2)?,
+                confidence: r.get(3)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (id, tag) = row?;
+        out.entry(id).or_default().push(tag);
+    }
+    Ok(out)
+}
+
+/// Fields a photo update may change; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct PhotoChange {
+    pub title: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub visibility: Option<Visibility>,
+    pub is_favorite: Option<bool>,
+    pub taken_at: Option<Option<i64>>,
+}
+
+pub fn update_photo(conn: &Connection, id: i64, c: &PhotoChange, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE photos SET
+            title = CASE WHEN ?2 THEN ?3 ELSE title END,
+            description = CASE WHEN ?4 THEN ?5 ELSE description END,
+            visibility = coalesce(?6, visibility),
+            is_favorite = coalesce(?7, is_favorite),
+            taken_at = CASE WHEN ?8 THEN ?9 ELSE taken_at END,
+            updated_at = ?10
+         WHERE id = ?1",
+        params![
+            id,
+            c.title.is_some(),
+            c.title.clone().flatten(),
+            c.description.is_some(),
+            c.description.clone().flatten(),
+            c.visibility.map(Visibility::as_str),
+            c.is_favorite,
+            c.taken_at.is_some(),
+            c.taken_at.flatten(),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Replaces the tags of one source (manual tags by the owner, AI tags by the tagger).
+pub fn replace_tags(
+    conn: &Connection,
+    photo_id: i64,
+    source: &str,
+    tags: &[(String, f64)],
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM photo_tags WHERE photo_id = ?1 AND source = ?2",
+        params![photo_id, source],
+    )?;
+    add_tags(conn, photo_id, source, tags)
+}
+
+pub fn add_tags(
+    conn: &Connection,
+    photo_id: i64,
+    source: &str,
+    tags: &[(String, f64)],
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO photo_tags (photo_id, name, source, confidence) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (name, confidence) in tags {
+        stmt.execute(params![photo_id, name, source, confidence])?;
+    }
+    Ok(())
+}
+
+pub fn remove_tags(
+    conn: &Connection,
+    photo_id: i64,
+    source: &str,
+    names: &[String],
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM photo_tags WHERE photo_id = ?1 AND source = ?2 AND name = ?3",
+    )?;
+    for name in names {
+        stmt.execute(params![photo_id, source, name])?;
+    }
+    Ok(())
+}
+
+pub fn set_exif(
+    conn: &Connection,
+    id: i64,
+    camera: &CameraInfo,
+    location: Option<Location>,
+    taken_at: Option<i64>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE photos SET camera_make = ?2, camera_model = ?3, lens = ?4, iso = ?5, aperture = ?6,
+            exposure_time = ?7, focal_length = ?8, orientation = ?9, latitude = ?10, longitude = ?11,
+            altitude = ?12, taken_at = coalesce(?13, taken_at), updated_at = ?14
+         WHERE id = ?1",
+        params![
+            id,
+            camera.camera_make,
+            camera.camera_model,
+            camera.lens,
+            camera.iso,
+            camera.aperture,
+            camera.exposure_time,
+            camera.focal_length,
+            camera.orientation,
+            location.map(|l| l.latitude),
+            location.map(|l| l.longitude),
+            location.and_then(|l| l.altitude),
+            taken_at,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn set_status(
+    conn: &Connection,
+    id: i64,
+    status: Status,
+    reason: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE photos SET status = ?2, status_reason = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, status.as_str(), reason, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_step(
+    conn: &Connection,
+    photo_id: i64,
+    name: &str,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO photo_steps (photo_id, name, status, error, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (photo_id, name) DO UPDATE SET status = ?3, error = ?4, updated_at = ?5",
+        params![photo_id, name, status, error, now],
+    )?;
+    Ok(())
+}
+
+pub fn steps(conn: &Connection, photo_id: i64) -> rusqlite::Result<Vec<Step>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, status, error FROM photo_steps WHERE photo_id = ?1
+         ORDER BY CASE name WHEN 'stored' THEN 0 WHEN 'exif' THEN 1 WHEN 'thumbnails' THEN 2
+                            WHEN 'tags' THEN 3 ELSE 4 END",
+    )?;
+    let rows = stmt.query_map([photo_id], |r| {
+        Ok(Step {
+            name: r.get(0)?,
+            status: r.get(1)?,
+            error: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub fn set_deleted_at(
+    conn: &Connection,
+    id: i64,
+    deleted_at: Option<i64>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE photos SET deleted_at = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, deleted_at, now],
+    )?;
+    Ok(())
+}
+
+pub fn delete_photo(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM photos WHERE id = ?1", [id])? == 1)
+}
+
+/// Ids of trashed photos, of one owner or of everybody, deleted before `before`.
+pub fn trashed_ids(
+    conn: &Connection,
+    owner_id: Option<i64>,
+    before: i64,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM photos WHERE deleted_at IS NOT NULL AND deleted_at < ?2
+         AND (?1 IS NULL OR owner_id = ?1) ORDER BY id",
+    )?;
+    let ids = stmt
+        .query_map(params![owner_id, before], |r| r.get(0))?
+        .collect();
+    ids
+}
+
+pub fn photo_ids_of_owner(conn: &Connection, owner_id: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare("SELECT id FROM photos WHERE owner_id = ?1 ORDER BY id")?;
+    let ids = stmt.query_map([owner_id], |r| r.get(0))?.collect();
+    ids
+}
+
+pub fn set_like(
+    conn: &Connection,
+    photo_id: i64,
+    user_id: i64,
+    liked: bool,
+    now: i64,
+) -> rusqlite::Result<()> {
+    if liked {
+        conn.execute(
+            "INSERT OR IGNORE INTO photo_likes (photo_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+            params![photo_id, user_id, now],
+        )?;
+    } else {
+        conn.execute(
+            "DELETE FROM photo_likes WHERE photo_id = ?1 AND user_id = ?2",
+            params![photo_id, user_id],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn like_state(conn: &Connection, photo_id: i64, user_id: i64) -> rusqlite::Result<(i64, bool)> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM photo_likes WHERE photo_id = ?1),
+                EXISTS (SELECT 1 FROM photo_likes WHERE photo_id = ?1 AND user_id = ?2)",
+        params![photo_id, user_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// A photo row as `photox verify` needs it.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub id: i64,
+    pub owner_id: i64,
+    pub uuid: String,
+    pub ext: String,
+    pub created_at: i64,
+    pub trashed: bool,
+    pub checksum: String,
+    pub size: i64,
+}
+
+/// Every photo row's file identity, for `photox verify`.
+pub fn all_files(conn: &Connection) -> rusqlite::Result<Vec<StoredFile>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, owner_id, uuid, ext, created_at, deleted_at IS NOT NULL, checksum, size FROM photos ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StoredFile {
+            id: r.get(0)?,
+            owner_id: r.get(1)?,
+            uuid: r.get(2)?,
+            ext: r.get(3)?,
+            created_at: r.get(4)?,
+            trashed: r.get(5)?,
+            checksum: r.get(6)?,
+            size: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,163 @@
+//! Trash: delete moves the original into `trash/`, restore moves it back, purge removes the
+//! row first and then the files, so no row ever points at a missing file.
+
+use super::library::{file_key, Library};
+use super::repo::{self, PhotoQuery};
+use super::storage;
+use super::visibility::ensure_can_modify;
+use super::{Photo, PhotoError, Viewer};
+use crate::auth::Caller;
+use crate::db::now;
+use crate::error::AppError;
+
+impl Library {
+    pub fn trash_retention_secs(&self) -> i64 {
+        self.limits.trash_retention_secs
+    }
+
+    /// Moves a photo to the trash; it leaves every listing but keeps its album memberships.
+    pub async fn trash_photo(&self, viewer: Viewer, id: i64) -> Result<(), AppError> {
+        let photo = self.get_photo(viewer, id).await?;
+        ensure_can_modify(viewer, &photo)?;
+        if photo.deleted_at.is_some() {
+            return Err(PhotoError::InTrash.into());
+        }
+        let key = file_key(&photo);
+        let (from, to) = (
+            self.storage.original_path(key),
+            self.storage.trash_path(key),
+        );
+        if from.is_file() {
+            blocking_io(move || storage::move_durably(&from, &to)).await?;
+        }
+        self.db
+            .run(move |conn| {
+                let now = now();
+                Ok(repo::set_deleted_at(conn, id, Some(now), now)?)
+            })
+            .await
+    }
+
+    /// Brings a photo back from the trash, its file back to `originals/`.
+    pub async fn restore_photo(&self, viewer: Viewer, id: i64) -> Result<Photo, AppError> {
+        let photo = self.get_photo(viewer, id).await?;
+        ensure_can_modify(viewer, &photo)?;
+        if photo.deleted_at.is_none() {
+            return Err(PhotoError::NotInTrash.into());
+        }
+        let key = file_key(&photo);
+        let (from, to) = (
+            self.storage.trash_path(key),
+            self.storage.original_path(key),
+        );
+        if from.is_file() {
+            blocking_io(move || storage::move_durably(&from, &to)).await?;
+        }
+        self.db
+            .run(move |conn| Ok(repo::set_deleted_at(conn, id, None, now())?))
+            .await?;
+        self.get_photo(viewer, id).await
+    }
+
+    /// Deletes a trashed photo for good: row first, then original and renditions.
+    pub async fn purge_photo(&self, viewer: Viewer, id: i64) -> Result<(), AppError> {
+        let photo = self.get_photo(viewer, id).await?;
+        ensure_can_modify(viewer, &photo)?;
+        if photo.deleted_at.is_none() {
+            return Err(PhotoError::NotInTrash.into());
+        }
+        self.remove_for_good(photo).await
+    }
+
+    async fn remove_for_good(&self, photo: Photo) -> Result<(), AppError> {
+        let id = photo.id;
+        self.db
+            .run(move |conn| Ok(repo::delete_photo(conn, id)?))
+            .await?;
+        let storage = self.storage.clone();
+        blocking_io(move || {
+            let key = file_key(&photo);
+            storage::remove_if_present(&storage.trash_path(key));
+            storage::remove_if_present(&storage.original_path(key));
+            storage.remove_renditions(key);
+            Ok(())
+        })
+        .await
+    }
+
+    /// The caller's trash, newest first.
+    pub async fn list_trash(
+        &self,
+        caller: &Caller,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Photo>, i64), AppError> {
+        let me = caller.user_id;
+        let query = PhotoQuery {
+            conditions: vec![
+                format!("p.owner_id = {me}"),
+                "p.deleted_at IS NOT NULL".into(),
+            ],
+            params: Vec::new(),
+            order_by: "p.deleted_at DESC, p.id DESC".into(),
+            limit,
+            offset,
+        };
+        self.db
+            .run(move |conn| Ok(repo::list_photos(conn, me, &query)?))
+            .await
+    }
+
+    /// Purges every trashed photo of the caller; returns how many.
+    pub async fn empty_trash(&self, caller: &Caller) -> Result<usize, AppError> {
+        let owner = caller.user_id;
+        let ids = self
+            .db
+            .run(move |conn| Ok(repo::trashed_ids(conn, Some(owner), i64::MAX)?))
+            .await?;
+        self.purge_ids(ids).await
+    }
+
+    /// Purges trash older than `storage.trash_retention_days`; returns how many.
+    pub async fn purge_expired_trash(&self) -> Result<usize, AppError> {
+        let before = now() - self.limits.trash_retention_secs;
+        let ids = self
+            .db
+            .run(move |conn| Ok(repo::trashed_ids(conn, None, before)?))
+            .await?;
+        self.purge_ids(ids).await
+    }
+
+    /// Deletes every photo of `owner_id` with its files (deleting a user with `purge=true`).
+    pub async fn purge_owner(&self, owner_id: i64) -> Result<usize, AppError> {
+        let ids = self
+            .db
+            .run(move |conn| Ok(repo::photo_ids_of_owner(conn, owner_id)?))
+            .await?;
+        self.purge_ids(ids).await
+    }
+
+    async fn purge_ids(&self, ids: Vec<i64>) -> Result<usize, AppError> {
+        let mut purged = 0;
+        for id in ids {
+            let found = self
+                .db
+                .run(move |conn| Ok(repo::find_photo(conn, id, -1, "1")?))
+                .await?;
+            if let Some(photo) = found {
+                self.remove_for_good(photo).await?;
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+}
+
+async fn blocking_io(
+    f: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+) -> Result<(), AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("file task failed: {e}")))?
+        .map_err(AppError::from)
+}
