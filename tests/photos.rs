@@ -523,3 +523,112 @@ async fn uploads_into_an_album_wait_for_albums() {
         .await
         .expect(404);
 }
+
+#[tokio::test]
+async fn batch_actions_apply_per_photo_and_report_failures() {
+    let s = TestServer::start().await;
+    let _admin = s.register("admin").await;
+    let ann = s.register("ann").await;
+    let bob = s.register("bob").await;
+    let mut ids = Vec::new();
+    for w in 10..13u32 {
+        ids.push(
+            s.upload(&ann.access, "a.png", png(w, 10)).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let bobs = s.upload(&bob.access, "b.png", png(9, 9)).await["id"]
+        .as_i64()
+        .unwrap();
+    let batch = |body: serde_json::Value| {
+        let (s, token) = (&s, ann.access.clone());
+        async move { s.post("/photos/batch", Some(&token), body).await }
+    };
+    let r = batch(json!({"photo_ids": [ids[0], ids[1], bobs, 9999], "action": "favorite"})).await;
+    r.expect(200);
+    assert_eq!(r.data()["succeeded"], json!([ids[0], ids[1]]));
+    let failed = r.data()["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0]["id"], bobs);
+    assert_eq!(
+        failed[0]["error"]["type"], "RESOURCE_NOT_FOUND",
+        "Bob's private photo is not revealed"
+    );
+    let favs = s.get("/photos?favorite=true", Some(&ann.access)).await;
+    assert_eq!(favs.data()["pagination"]["total_items"], 2);
+
+    batch(json!({"photo_ids": ids, "action": "add_tags", "data": {"tags": ["trip", "2024"]}}))
+        .await
+        .expect(200);
+    batch(json!({"photo_ids": [ids[2]], "action": "remove_tags", "data": {"tags": ["trip"]}}))
+        .await
+        .expect(200);
+    assert_eq!(
+        s.get("/photos?tag=trip", Some(&ann.access)).await.data()["pagination"]["total_items"],
+        2
+    );
+    batch(json!({"photo_ids": [ids[0]], "action": "set_visibility", "data": {"visibility": "public"}})).await.expect(200);
+    s.get(&format!("/photos/{}", ids[0]), None)
+        .await
+        .expect(200);
+
+    let r = batch(json!({"photo_ids": [ids[1], ids[2]], "action": "delete"})).await;
+    assert_eq!(r.data()["succeeded"], json!([ids[1], ids[2]]));
+    assert_eq!(
+        s.get("/photos/trash", Some(&ann.access)).await.data()["pagination"]["total_items"],
+        2
+    );
+    let r = batch(json!({"photo_ids": [ids[1], ids[0]], "action": "restore"})).await;
+    assert_eq!(r.data()["succeeded"], json!([ids[1]]));
+    assert_eq!(r.data()["failed"][0]["error"]["type"], "RESOURCE_CONFLICT");
+    batch(json!({"photo_ids": [ids[2]], "action": "purge"}))
+        .await
+        .expect(200);
+    s.get(&format!("/photos/{}", ids[2]), Some(&ann.access))
+        .await
+        .expect(404);
+
+    batch(json!({"photo_ids": [ids[0]], "action": "paint"}))
+        .await
+        .expect(422);
+    batch(json!({"photo_ids": [ids[0]], "action": "set_visibility"}))
+        .await
+        .expect(422);
+    batch(json!({"photo_ids": [], "action": "favorite"}))
+        .await
+        .expect(422);
+    let r =
+        batch(json!({"photo_ids": [ids[0]], "action": "add_to_album", "data": {"album_id": 1}}))
+            .await;
+    assert_eq!(r.data()["failed"][0]["error"]["type"], "RESOURCE_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn deleting_a_user_with_photos_needs_purge_which_removes_their_files() {
+    let s = TestServer::start().await;
+    let admin = s.register("admin").await;
+    let bob = s.register("bob").await;
+    let bytes = png(15, 15);
+    let id = s.upload(&bob.access, "b.png", bytes.clone()).await["id"]
+        .as_i64()
+        .unwrap();
+    s.wait_processed(&bob.access, id).await;
+    assert_eq!(files_under(&s.data_dir().join("thumbnails")).len(), 2);
+    let me = s.get("/users/me", Some(&bob.access)).await;
+    assert_eq!(me.data()["storage_used_bytes"], bytes.len() as i64);
+    let r = s
+        .delete(&format!("/users/{}", bob.id), Some(&admin.access))
+        .await;
+    r.expect(409);
+    assert_eq!(r.error_type(), "RESOURCE_CONFLICT");
+    s.delete(
+        &format!("/users/{}?purge=true", bob.id),
+        Some(&admin.access),
+    )
+    .await
+    .expect(200);
+    assert!(files_under(&s.data_dir().join("originals")).is_empty());
+    assert!(files_under(&s.data_dir().join("thumbnails")).is_empty());
+    s.get("/auth/me", Some(&bob.access)).await.expect(401);
+}

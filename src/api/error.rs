@@ -159,7 +159,9 @@ impl From<AppError> for ApiError {
                 }
             },
             AppError::Photo(e) => match e {
-                PhotoError::NotFound | PhotoError::RenditionNotReady => ApiError::not_found(msg),
+                PhotoError::NotFound
+                | PhotoError::RenditionNotReady
+                | PhotoError::AlbumNotFound => ApiError::not_found(msg),
                 PhotoError::FileMissing => {
                     log::error!("a photo row has no original file; run `photox verify`");
                     ApiError::not_found(msg)

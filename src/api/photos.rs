@@ -17,6 +17,7 @@ use super::security::{BearerAuth, OptionalAuth};
 use super::ApiTags;
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::photos::batch::BatchAction;
 use crate::photos::library::{ListParams, Scope, SortKey};
 use crate::photos::repo::PhotoChange;
 use crate::photos::upload::NewUpload;
@@ -495,6 +496,33 @@ impl PhotosApi {
         Result::Ok(Envelope(None))
     }
 
+    /// One action over many photos; each succeeds or fails on its own.
+    #[oai(path = "/batch", method = "post")]
+    async fn batch(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<BatchRequest>,
+    ) -> Result<Ok<BatchResponse>> {
+        let b = body.0;
+        let action = batch_action(&b.action, b.data.unwrap_or_default())?;
+        let (succeeded, failures) = state.library().batch(&auth.0, b.photo_ids, action).await?;
+        let failed = failures
+            .into_iter()
+            .map(|(id, e)| {
+                let api = ApiError::from(e);
+                BatchFailure {
+                    id,
+                    error: UploadError {
+                        kind: api.kind.to_string(),
+                        message: api.message,
+                    },
+                }
+            })
+            .collect();
+        Result::Ok(Envelope(BatchResponse { succeeded, failed }))
+    }
+
     /// Like a photo the caller can see (idempotent).
     #[oai(path = "/:id/like", method = "post")]
     async fn like(
@@ -524,6 +552,77 @@ impl PhotosApi {
             liked_by_me,
         }))
     }
+}
+
+#[derive(Debug, Object, Deserialize)]
+pub struct BatchRequest {
+    /// At most 500.
+    pub photo_ids: Vec<i64>,
+    /// delete, restore, purge, favorite, unfavorite, set_visibility, add_tags, remove_tags,
+    /// add_to_album, remove_from_album.
+    pub action: String,
+    pub data: Option<BatchData>,
+}
+
+#[derive(Debug, Object, Deserialize, Default)]
+pub struct BatchData {
+    /// For set_visibility.
+    pub visibility: Option<VisibilityName>,
+    /// For add_tags and remove_tags.
+    pub tags: Option<Vec<String>>,
+    /// For add_to_album and remove_from_album.
+    pub album_id: Option<i64>,
+}
+
+#[derive(Debug, Object)]
+pub struct BatchFailure {
+    pub id: i64,
+    pub error: UploadError,
+}
+
+#[derive(Debug, Object)]
+pub struct BatchResponse {
+    pub succeeded: Vec<i64>,
+    pub failed: Vec<BatchFailure>,
+}
+
+fn batch_action(action: &str, data: BatchData) -> Result<BatchAction> {
+    let missing = |field: &str| {
+        ApiError::validation(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            field,
+            "is required for this action",
+            "REQUIRED",
+        )
+    };
+    Result::Ok(match action {
+        "delete" => BatchAction::Delete,
+        "restore" => BatchAction::Restore,
+        "purge" => BatchAction::Purge,
+        "favorite" => BatchAction::Favorite,
+        "unfavorite" => BatchAction::Unfavorite,
+        "set_visibility" => BatchAction::SetVisibility(
+            data.visibility
+                .ok_or_else(|| missing("data.visibility"))?
+                .into(),
+        ),
+        "add_tags" => BatchAction::AddTags(data.tags.ok_or_else(|| missing("data.tags"))?),
+        "remove_tags" => BatchAction::RemoveTags(data.tags.ok_or_else(|| missing("data.tags"))?),
+        "add_to_album" => {
+            BatchAction::AddToAlbum(data.album_id.ok_or_else(|| missing("data.album_id"))?)
+        }
+        "remove_from_album" => {
+            BatchAction::RemoveFromAlbum(data.album_id.ok_or_else(|| missing("data.album_id"))?)
+        }
+        _ => {
+            return Err(ApiError::validation(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "action",
+                "is not a known batch action",
+                "INVALID_VALUE",
+            ))
+        }
+    })
 }
 
 #[derive(Debug, Object)]

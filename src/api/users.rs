@@ -316,7 +316,8 @@ impl UsersApi {
         Result::Ok(Envelope(user.into()))
     }
 
-    /// Delete a user (admin only). The last active admin cannot be deleted (409).
+    /// Delete a user (admin only). 409 while the user owns photos unless `purge=true`, which
+    /// deletes all of their photos and files too. The last active admin cannot be deleted (409).
     #[oai(path = "/:id", method = "delete")]
     async fn delete(
         &self,
@@ -327,8 +328,8 @@ impl UsersApi {
         purge: Query<Option<bool>>,
     ) -> Result<Empty> {
         state
-            .accounts()
-            .delete_user(&auth.0, id.0, purge.0.unwrap_or(false))
+            .library()
+            .delete_account(state.accounts(), &auth.0, id.0, purge.0.unwrap_or(false))
             .await?;
         Result::Ok(empty())
     }

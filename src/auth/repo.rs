@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::{Role, User};
 
 const USER_COLUMNS: &str = "u.id, u.username, u.email, u.display_name, u.bio, u.avatar_url, \
-     u.role, u.is_active, u.family_id, u.created_at, u.updated_at, 0 AS storage_used_bytes";
+     u.role, u.is_active, u.family_id, u.created_at, u.updated_at, \
+     (SELECT coalesce(sum(p.size), 0) FROM photos p WHERE p.owner_id = u.id) AS storage_used_bytes";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(6)?;
@@ -199,6 +200,14 @@ pub fn set_active(conn: &Connection, id: i64, active: bool, now: i64) -> rusqlit
         params![active, now, id],
     )?;
     Ok(())
+}
+
+pub fn count_photos(conn: &Connection, owner_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM photos WHERE owner_id = ?1",
+        [owner_id],
+        |r| r.get(0),
+    )
 }
 
 pub fn delete_user(conn: &Connection, id: i64) -> rusqlite::Result<bool> {

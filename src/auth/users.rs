@@ -299,25 +299,34 @@ impl Accounts {
         Ok(user)
     }
 
-    /// Deletes a user with their sessions and avatar. The last active admin cannot be deleted.
+    /// Checks that `user_id` exists and may be deleted: not the last active admin, and owning
+    /// no photos unless they are to be purged.
+    pub async fn ensure_deletable(
+        &self,
+        caller: &Caller,
+        user_id: i64,
+        purge: bool,
+    ) -> Result<(), AppError> {
+        caller.require_admin()?;
+        self.db()
+            .run(move |conn| deletable(conn, user_id, purge))
+            .await
+    }
+
+    /// Deletes a user with their sessions and avatar (their photos must be gone already, or the
+    /// database removes the rows with the user when `purge`).
     pub async fn delete_user(
         &self,
         caller: &Caller,
         user_id: i64,
-        _purge: bool,
+        purge: bool,
     ) -> Result<(), AppError> {
         caller.require_admin()?;
         self.db()
             .run(move |conn| {
                 let tx =
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let target = repo::find_user(&tx, user_id)?.ok_or(UserError::NotFound)?;
-                if target.role == Role::Admin
-                    && target.is_active
-                    && repo::count_active_admins(&tx)? <= 1
-                {
-                    return Err(UserError::LastAdmin.into());
-                }
+                deletable(&tx, user_id, purge)?;
                 repo::delete_user(&tx, user_id)?;
                 tx.commit()?;
                 Ok(())
@@ -336,4 +345,15 @@ impl Accounts {
     pub fn avatar_path(&self, user_id: i64) -> PathBuf {
         self.avatar_dir.join(format!("{user_id}.jpg"))
     }
+}
+
+fn deletable(conn: &rusqlite::Connection, user_id: i64, purge: bool) -> Result<(), AppError> {
+    let target = repo::find_user(conn, user_id)?.ok_or(UserError::NotFound)?;
+    if target.role == Role::Admin && target.is_active && repo::count_active_admins(conn)? <= 1 {
+        return Err(UserError::LastAdmin.into());
+    }
+    if !purge && repo::count_photos(conn, user_id)? > 0 {
+        return Err(UserError::OwnsPhotos.into());
+    }
+    Ok(())
 }

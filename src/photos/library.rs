@@ -136,7 +136,7 @@ impl Library {
     ) -> Result<(Vec<Photo>, i64), AppError> {
         if params.album_id.is_some() {
             // Albums arrive with the sharing feature; until then no album exists.
-            return Err(PhotoError::NotFound.into());
+            return Err(PhotoError::AlbumNotFound.into());
         }
         let me = caller.user_id;
         let mut conditions = vec!["p.deleted_at IS NULL".to_string()];

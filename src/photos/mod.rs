@@ -1,5 +1,6 @@
 //! The photo library: uploads, originals on disk, listing, trash and processing steps.
 
+pub mod batch;
 pub mod library;
 pub mod processing;
 pub mod repo;
@@ -27,6 +28,8 @@ pub enum PhotoError {
     RenditionNotReady,
     #[error("the original file is missing")]
     FileMissing,
+    #[error("album not found")]
+    AlbumNotFound,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

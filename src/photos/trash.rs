@@ -6,7 +6,7 @@ use super::repo::{self, PhotoQuery};
 use super::storage;
 use super::visibility::ensure_can_modify;
 use super::{Photo, PhotoError, Viewer};
-use crate::auth::Caller;
+use crate::auth::{Accounts, Caller};
 use crate::db::now;
 use crate::error::AppError;
 
@@ -128,7 +128,23 @@ impl Library {
         self.purge_ids(ids).await
     }
 
-    /// Deletes every photo of `owner_id` with its files (deleting a user with `purge=true`).
+    /// Deletes a user account (admin only): refused while they own photos unless `purge`, which
+    /// deletes their photos and files first.
+    pub async fn delete_account(
+        &self,
+        accounts: &Accounts,
+        caller: &Caller,
+        user_id: i64,
+        purge: bool,
+    ) -> Result<(), AppError> {
+        accounts.ensure_deletable(caller, user_id, purge).await?;
+        if purge {
+            self.purge_owner(user_id).await?;
+        }
+        accounts.delete_user(caller, user_id, purge).await
+    }
+
+    /// Deletes every photo of `owner_id` with its files.
     pub async fn purge_owner(&self, owner_id: i64) -> Result<usize, AppError> {
         let ids = self
             .db

@@ -69,7 +69,7 @@ impl Library {
     ) -> Result<Uploaded, AppError> {
         if meta.album_id.is_some() {
             // Albums arrive with the sharing feature; until then no album exists.
-            return Err(PhotoError::NotFound.into());
+            return Err(PhotoError::AlbumNotFound.into());
         }
         self.ensure_free_space(0)?;
         let tmp = tempfile::NamedTempFile::new_in(self.storage.tmp_dir())?;

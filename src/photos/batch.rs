@@ -1,0 +1,115 @@
+//! `POST /photos/batch`: one action over many photos, each succeeding or failing on its own.
+
+use super::library::{normalize_tags, Library};
+use super::repo::{self, PhotoChange};
+use super::visibility::ensure_can_modify;
+use super::{PhotoError, Viewer, Visibility};
+use crate::auth::Caller;
+use crate::error::{AppError, ValidationErrors};
+
+/// Most photos one batch may name.
+pub const MAX_BATCH: usize = 500;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchAction {
+    Delete,
+    Restore,
+    Purge,
+    Favorite,
+    Unfavorite,
+    SetVisibility(Visibility),
+    AddTags(Vec<String>),
+    RemoveTags(Vec<String>),
+    AddToAlbum(i64),
+    RemoveFromAlbum(i64),
+}
+
+impl Library {
+    /// Applies `action` to each photo; returns the ids that succeeded and the failures.
+    pub async fn batch(
+        &self,
+        caller: &Caller,
+        ids: Vec<i64>,
+        action: BatchAction,
+    ) -> Result<(Vec<i64>, Vec<(i64, AppError)>), AppError> {
+        if ids.is_empty() || ids.len() > MAX_BATCH {
+            return Err(ValidationErrors::single(
+                "photo_ids",
+                "must name 1 to 500 photos",
+                "OUT_OF_RANGE",
+            )
+            .into());
+        }
+        let action = match action {
+            BatchAction::AddTags(t) => BatchAction::AddTags(normalize_tags(&t)?),
+            BatchAction::RemoveTags(t) => BatchAction::RemoveTags(normalize_tags(&t)?),
+            other => other,
+        };
+        let viewer = Viewer::User(*caller);
+        let (mut done, mut failed) = (Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for id in ids.into_iter().filter(|id| seen.insert(*id)) {
+            match self.apply(viewer, id, &action).await {
+                Ok(()) => done.push(id),
+                Err(e) => failed.push((id, e)),
+            }
+        }
+        Ok((done, failed))
+    }
+
+    async fn apply(&self, viewer: Viewer, id: i64, action: &BatchAction) -> Result<(), AppError> {
+        let change = |c: PhotoChange| async move {
+            self.update_photo(viewer, id, c, None).await.map(|_| ())
+        };
+        match action {
+            BatchAction::Delete => self.trash_photo(viewer, id).await,
+            BatchAction::Restore => self.restore_photo(viewer, id).await.map(|_| ()),
+            BatchAction::Purge => self.purge_photo(viewer, id).await,
+            BatchAction::Favorite => {
+                change(PhotoChange {
+                    is_favorite: Some(true),
+                    ..Default::default()
+                })
+                .await
+            }
+            BatchAction::Unfavorite => {
+                change(PhotoChange {
+                    is_favorite: Some(false),
+                    ..Default::default()
+                })
+                .await
+            }
+            BatchAction::SetVisibility(v) => {
+                change(PhotoChange {
+                    visibility: Some(*v),
+                    ..Default::default()
+                })
+                .await
+            }
+            BatchAction::AddTags(tags) | BatchAction::RemoveTags(tags) => {
+                let photo = self.get_photo(viewer, id).await?;
+                ensure_can_modify(viewer, &photo)?;
+                if photo.deleted_at.is_some() {
+                    return Err(PhotoError::InTrash.into());
+                }
+                let (tags, add) = (tags.clone(), matches!(action, BatchAction::AddTags(_)));
+                self.db
+                    .run(move |conn| {
+                        if add {
+                            let weighted: Vec<(String, f64)> =
+                                tags.into_iter().map(|t| (t, 1.0)).collect();
+                            repo::add_tags(conn, id, "manual", &weighted)?;
+                        } else {
+                            repo::remove_tags(conn, id, "manual", &tags)?;
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+            // Albums arrive with the sharing feature; until then no album exists.
+            BatchAction::AddToAlbum(_) | BatchAction::RemoveFromAlbum(_) => {
+                Err(PhotoError::AlbumNotFound.into())
+            }
+        }
+    }
+}
