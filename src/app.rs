@@ -19,6 +19,7 @@ use crate::jobs::{queue, worker, JobSignal};
 use crate::photos::library::{Library, Limits};
 use crate::photos::signing::UrlSigner;
 use crate::photos::storage::Storage;
+use crate::photos::upload::recover_interrupted_uploads;
 use crate::ratelimit::RateLimiter;
 
 /// Directories under the data dir (API.md §12).
@@ -48,13 +49,37 @@ struct StateInner {
 
 impl AppState {
     /// Prepares the data dir (clearing `tmp/`), opens the database and loads the signing key.
+    /// For the daemon: nothing else may be writing to `tmp/`.
     pub fn open(
         config: Config,
         config_file: Option<PathBuf>,
         overrides: Overrides,
     ) -> Result<Self, AppError> {
+        prepare_data_dir(&config.storage.data_dir)?;
+        let state = Self::build(config, config_file, overrides)?;
+        let removed = recover_interrupted_uploads(state.db(), state.library().storage())?;
+        if removed > 0 {
+            log::warn!(
+                "removed {removed} originals of uploads interrupted before they were stored"
+            );
+        }
+        clear_tmp(state.data_dir())?;
+        Ok(state)
+    }
+
+    /// Opens the same state for a command-line tool, which may run beside the daemon: `tmp/`
+    /// is left alone.
+    pub fn open_beside_daemon(config: Config) -> Result<Self, AppError> {
+        prepare_data_dir(&config.storage.data_dir)?;
+        Self::build(config, None, Overrides::default())
+    }
+
+    fn build(
+        config: Config,
+        config_file: Option<PathBuf>,
+        overrides: Overrides,
+    ) -> Result<Self, AppError> {
         let data_dir = config.storage.data_dir.clone();
-        prepare_data_dir(&data_dir)?;
         let db = Db::open(&data_dir.join("photox.db"))?;
         let keys = TokenKeys::load_or_create(&data_dir)?;
         let jobs = JobSignal::default();
@@ -182,7 +207,11 @@ fn prepare_data_dir(data_dir: &Path) -> Result<(), AppError> {
     for sub in SUBDIRS {
         std::fs::create_dir_all(data_dir.join(sub))?;
     }
-    // Anything in tmp/ is an upload that never finished.
+    Ok(())
+}
+
+/// Anything in tmp/ when the daemon starts is an upload that never finished.
+fn clear_tmp(data_dir: &Path) -> Result<(), AppError> {
     for entry in std::fs::read_dir(data_dir.join("tmp"))? {
         let path = entry?.path();
         let removed = if path.is_dir() {

@@ -9,9 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use poem::listener::{Listener, TcpListener};
 
 use crate::app::{App, AppState};
-use crate::auth::tokens::TokenKeys;
 use crate::auth::users::NewAccount;
-use crate::auth::{Accounts, Role};
+use crate::auth::Role;
 use crate::config::{Config, Overrides};
 use crate::db::Db;
 use crate::tls::TlsAcceptor;
@@ -46,6 +45,15 @@ pub enum Command {
     },
     /// Write a consistent copy of the database to DEST while the daemon runs.
     Backup { dest: PathBuf },
+    /// Re-read every original against its checksum; check rows and files match. Exit 1 on any
+    /// mismatch.
+    Verify,
+    /// Queue processing steps again for every photo (the daemon runs them).
+    Reprocess {
+        /// Comma-separated: exif, thumbnails, tags (default exif,thumbnails).
+        #[arg(long, value_delimiter = ',')]
+        steps: Option<Vec<String>>,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -152,6 +160,16 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             println!("database copied to {}", dest.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify => verify(config),
+        Command::Reprocess { steps } => {
+            let state = AppState::open_beside_daemon(config)?;
+            let steps = steps.unwrap_or_else(crate::photos::processing::default_steps);
+            let n = runtime()?
+                .block_on(state.library().reprocess_all(steps))
+                .map_err(describe)?;
+            println!("queued {n} photos; a running daemon processes them within seconds");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Openapi => {
             println!("{}", crate::api::openapi().spec());
             Ok(ExitCode::SUCCESS)
@@ -219,17 +237,8 @@ fn spawn_reload_on_sighup(state: AppState) -> std::io::Result<()> {
 }
 
 async fn user_command(action: UserCommand, config: &Config) -> anyhow::Result<()> {
-    let data_dir = &config.storage.data_dir;
-    std::fs::create_dir_all(data_dir)?;
-    let db = Db::open(&data_dir.join("photox.db"))?;
-    let keys = TokenKeys::load_or_create(data_dir)?;
-    let accounts = Accounts::new(
-        db,
-        keys,
-        config.auth.access_ttl.0,
-        config.auth.refresh_ttl.0,
-        data_dir.join("avatars"),
-    );
+    let state = AppState::open_beside_daemon(config.clone())?;
+    let accounts = state.accounts();
     match action {
         UserCommand::Add {
             name,
@@ -290,6 +299,51 @@ async fn user_command(action: UserCommand, config: &Config) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+fn verify(config: Config) -> anyhow::Result<ExitCode> {
+    let state = AppState::open_beside_daemon(config)?;
+    let show = std::io::stderr().is_terminal();
+    let report = crate::photos::verify::verify_library(
+        state.db(),
+        state.library().storage(),
+        |done, total| {
+            if show {
+                let width = 30;
+                let filled = if total == 0 {
+                    width
+                } else {
+                    done * width / total
+                };
+                eprint!(
+                    "\rverifying [{}{}] {done}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(width - filled)
+                );
+            }
+        },
+    )?;
+    if show {
+        eprintln!();
+    }
+    for problem in &report.problems {
+        println!("{problem}");
+    }
+    let mb = report.bytes as f64 / 1048576.0;
+    if report.problems.is_empty() {
+        println!(
+            "{} photos verified ({mb:.1} MB): all originals match their checksums",
+            report.photos
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "{} problems in {} photos ({mb:.1} MB read)",
+            report.problems.len(),
+            report.photos
+        );
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 fn describe(e: crate::error::AppError) -> anyhow::Error {

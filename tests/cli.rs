@@ -1,13 +1,15 @@
 //! The `photox` binary: config check and precedence, user commands beside a running daemon,
 //! SIGTERM, backup and the OpenAPI printout.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+use common::daemon::{Daemon, BIN};
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_photox");
 
 /// Runs photox with only the given PHOTOX_* variables (the caller's are removed).
 fn photox(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
@@ -183,87 +185,6 @@ fn precedence_is_default_then_file_then_env_then_flag() {
     );
 }
 
-/// A daemon started from the binary; killed on drop if still running.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: std::sync::mpsc::Receiver<String>,
-}
-
-impl Daemon {
-    fn start(data_dir: &Path) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                data_dir.to_str().unwrap(),
-            ])
-            .env("PHOTOX_LOG__TARGET", "stderr")
-            .env("PHOTOX_LOG__LEVEL", "debug")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Forward stderr lines, so the daemon never blocks on a full pipe and tests can wait
-        // for what it says.
-        let (tx, log) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut daemon = Daemon {
-            child,
-            port: 0,
-            log,
-        };
-        let line = daemon.wait_for_log("listening on ");
-        daemon.port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
-        daemon
-    }
-
-    /// The next log line containing `needle` (panics if the daemon goes quiet for 60 s).
-    fn wait_for_log(&self, needle: &str) -> String {
-        loop {
-            let line = self
-                .log
-                .recv_timeout(std::time::Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("daemon never logged {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn send_sigterm(&self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        self.send_sigterm();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn login(d: &Daemon, user: &str, password: &str) -> reqwest::blocking::Response {
     reqwest::blocking::Client::new()
         .post(d.url("/api/v1/auth/login"))
@@ -403,4 +324,87 @@ fn sigterm_lets_a_request_in_flight_finish() {
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
     assert!(response.contains("INVALID_CREDENTIALS"), "{response}");
     assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
+}
+
+fn upload_png(d: &Daemon, token: &str, w: u32) -> i64 {
+    let img = image::RgbImage::from_fn(w, 20, |x, y| image::Rgb([x as u8, y as u8, 3]));
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(bytes).file_name("a.png"),
+    );
+    let r: Value = reqwest::blocking::Client::new()
+        .post(d.url("/api/v1/photos"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    r["data"]["uploaded"][0]["id"].as_i64().unwrap()
+}
+
+#[test]
+fn verify_finds_damaged_missing_and_stray_files_and_reprocess_queues_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let daemon = Daemon::start(&data);
+    let env = [("PHOTOX_STORAGE__DATA_DIR", data.to_str().unwrap())];
+    let o = photox(
+        &["user", "add", "ann", "--password-stdin"],
+        &env,
+        Some("ann-password\n"),
+    );
+    assert!(o.status.success());
+    let token: Value = login(&daemon, "ann", "ann-password").json().unwrap();
+    let token = token["data"]["access_token"].as_str().unwrap().to_string();
+    for w in [20, 21, 22] {
+        upload_png(&daemon, &token, w);
+    }
+    let o = photox(&["verify"], &env, None);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("3 photos verified"), "{}", stdout(&o));
+
+    let o = photox(&["reprocess", "--steps", "thumbnails"], &env, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("queued 3 photos"), "{}", stdout(&o));
+    let o = photox(&["reprocess", "--steps", "polish"], &env, None);
+    assert!(!o.status.success());
+
+    let mut originals = Vec::new();
+    let mut stack = vec![data.join("originals")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                originals.push(e.path());
+            }
+        }
+    }
+    originals.sort();
+    let mut damaged = std::fs::read(&originals[0]).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xFF;
+    std::fs::write(&originals[0], damaged).unwrap();
+    std::fs::remove_file(&originals[1]).unwrap();
+    std::fs::write(originals[2].with_file_name("stray.png"), b"x").unwrap();
+    let o = photox(&["verify"], &env, None);
+    assert_eq!(o.status.code(), Some(1));
+    let report = stdout(&o);
+    assert!(report.contains("checksum mismatch"), "{report}");
+    assert!(report.contains("original file is missing"), "{report}");
+    assert!(
+        report.contains("file without a photo") && report.contains("stray.png"),
+        "{report}"
+    );
+    assert!(
+        !report.contains(dir.path().to_str().unwrap()),
+        "paths are relative to the data dir"
+    );
 }

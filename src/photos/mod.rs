@@ -8,6 +8,7 @@ pub mod signing;
 pub mod storage;
 pub mod trash;
 pub mod upload;
+pub mod verify;
 pub mod visibility;
 
 use crate::auth::Caller;

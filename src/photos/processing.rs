@@ -156,24 +156,25 @@ impl Library {
         id: i64,
         steps: Option<Vec<String>>,
     ) -> Result<(), AppError> {
-        let steps = steps.unwrap_or_else(|| vec!["exif".into(), "thumbnails".into()]);
-        if let Some(bad) = steps
-            .iter()
-            .find(|s| !REPROCESS_STEPS.contains(&s.as_str()))
-        {
-            return Err(ValidationErrors::single(
-                "steps",
-                &format!("unknown step `{bad}`; use exif, thumbnails or tags"),
-                "INVALID_VALUE",
-            )
-            .into());
-        }
+        let steps = steps.unwrap_or_else(default_steps);
+        check_steps(&steps)?;
         let photo = self.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_some() {
             return Err(PhotoError::InTrash.into());
         }
         self.queue_steps(id, steps).await
+    }
+
+    /// Queues `steps` again for every photo not in the trash (`photox reprocess`); returns how
+    /// many photos.
+    pub async fn reprocess_all(&self, steps: Vec<String>) -> Result<usize, AppError> {
+        check_steps(&steps)?;
+        let ids = self.db.run(|conn| Ok(repo::live_photo_ids(conn)?)).await?;
+        for id in &ids {
+            self.queue_steps(*id, steps.clone()).await?;
+        }
+        Ok(ids.len())
     }
 
     /// Queues jobs for `steps` of photo `id` and marks them pending.
@@ -199,5 +200,23 @@ impl Library {
             .await?;
         self.signal.wake();
         Ok(())
+    }
+}
+
+pub fn default_steps() -> Vec<String> {
+    vec!["exif".into(), "thumbnails".into()]
+}
+
+fn check_steps(steps: &[String]) -> Result<(), ValidationErrors> {
+    match steps
+        .iter()
+        .find(|s| !REPROCESS_STEPS.contains(&s.as_str()))
+    {
+        Some(bad) => Err(ValidationErrors::single(
+            "steps",
+            &format!("unknown step `{bad}`; use exif, thumbnails or tags"),
+            "INVALID_VALUE",
+        )),
+        None => Ok(()),
     }
 }

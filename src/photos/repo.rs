@@ -141,6 +141,14 @@ pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Opt
     }
 }
 
+pub fn uuid_exists(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM photos WHERE uuid = ?1)",
+        [uuid],
+        |r| r.get(0),
+    )
+}
+
 pub fn find_by_checksum(
     conn: &Connection,
     owner_id: i64,
@@ -457,6 +465,12 @@ pub fn trashed_ids(
     let ids = stmt
         .query_map(params![owner_id, before], |r| r.get(0))?
         .collect();
+    ids
+}
+
+pub fn live_photo_ids(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare("SELECT id FROM photos WHERE deleted_at IS NULL ORDER BY id")?;
+    let ids = stmt.query_map([], |r| r.get(0))?.collect();
     ids
 }
 

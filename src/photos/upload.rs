@@ -109,13 +109,16 @@ impl Library {
             created_at,
         };
         let target = self.storage.original_path(key);
+        let intent = intent_path(&self.storage, &uuid);
         let placed = {
-            let target = target.clone();
+            let (target, intent) = (target.clone(), intent.clone());
+            let data_dir = self.storage.data_dir().to_path_buf();
             tokio::task::spawn_blocking(move || -> std::io::Result<()> {
                 let dir = target
                     .parent()
                     .ok_or_else(|| std::io::Error::other("no directory"))?;
                 std::fs::create_dir_all(dir)?;
+                write_intent(&intent, &data_dir, &target)?;
                 tmp.persist_noclobber(&target).map_err(|e| e.error)?;
                 storage::sync_dir(dir)
             })
@@ -123,6 +126,7 @@ impl Library {
             .map_err(|e| AppError::Internal(format!("upload task failed: {e}")))?
         };
         let mut guard = RemoveOnDrop(Some(target));
+        let _intent_guard = RemoveOnDrop(Some(intent));
         placed?;
 
         let camera = camera_info(&exif);
@@ -242,6 +246,64 @@ impl Library {
         let checksum = digest.iter().map(|b| format!("{b:02x}")).collect();
         Ok((size, checksum, head))
     }
+}
+
+/// `tmp/<uuid>.intent`: names the original an upload is about to place. It exists from before
+/// the rename into `originals/` until after the row is committed, so a crash in between can be
+/// told apart from a stored photo.
+fn intent_path(storage: &storage::Storage, uuid: &str) -> PathBuf {
+    storage.tmp_dir().join(format!("{uuid}.intent"))
+}
+
+fn write_intent(
+    intent: &std::path::Path,
+    data_dir: &std::path::Path,
+    target: &std::path::Path,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let relative = target
+        .strip_prefix(data_dir)
+        .map_err(std::io::Error::other)?;
+    let mut file = std::fs::File::create(intent)?;
+    file.write_all(relative.to_string_lossy().as_bytes())?;
+    file.sync_all()?;
+    storage::sync_dir(
+        intent
+            .parent()
+            .ok_or_else(|| std::io::Error::other("no directory"))?,
+    )
+}
+
+/// At daemon start, before `tmp/` is cleared: an upload interrupted between placing its
+/// original and committing its row was never acknowledged, so its file is removed. Returns
+/// how many were removed.
+pub fn recover_interrupted_uploads(
+    db: &crate::db::Db,
+    storage: &storage::Storage,
+) -> Result<usize, AppError> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(storage.tmp_dir())? {
+        let path = entry?.path();
+        let Some(uuid) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".intent"))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let relative = std::fs::read_to_string(&path).unwrap_or_default();
+        let relative = relative.trim();
+        let committed = db.run_sync(|conn| Ok(repo::uuid_exists(conn, &uuid)?))?;
+        let target = storage.data_dir().join(relative);
+        let inside = relative.starts_with("originals/") && !relative.contains("..");
+        if !committed && inside && target.is_file() {
+            storage::remove_if_present(&target);
+            removed += 1;
+        }
+        storage::remove_if_present(&path);
+    }
+    Ok(removed)
 }
 
 pub fn camera_info(exif: &ExifData) -> CameraInfo {

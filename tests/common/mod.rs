@@ -2,6 +2,8 @@
 //! waits for `/health`, and stops it on drop.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

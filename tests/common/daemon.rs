@@ -1,0 +1,89 @@
+//! The real `photox` binary as a child process, for tests that need a separate process
+//! (command line, signals, kill -9).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_photox");
+
+/// A daemon started from the binary; killed on drop if still running.
+pub struct Daemon {
+    pub child: Child,
+    pub port: u16,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    pub fn start(data_dir: &Path) -> Daemon {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+            ])
+            .env("PHOTOX_LOG__TARGET", "stderr")
+            .env("PHOTOX_LOG__LEVEL", "debug")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Forward stderr lines, so the daemon never blocks on a full pipe and tests can wait
+        // for what it says.
+        let (tx, log) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            port: 0,
+            log,
+        };
+        let line = daemon.wait_for_log("listening on ");
+        daemon.port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
+        daemon
+    }
+
+    /// The next log line containing `needle` (panics if the daemon goes quiet for 60 s).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .log
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("daemon never logged {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn send_sigterm(&self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
