@@ -310,11 +310,7 @@ fn verify(config: Config) -> anyhow::Result<ExitCode> {
         |done, total| {
             if show {
                 let width = 30;
-                let filled = if total == 0 {
-                    width
-                } else {
-                    done * width / total
-                };
+                let filled = (done * width).checked_div(total).unwrap_or(width);
                 eprint!(
                     "\rverifying [{}{}] {done}/{total}",
                     "#".repeat(filled),

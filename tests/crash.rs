@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use common::daemon::{Daemon, BIN};
 use serde_json::{json, Value};
 
+type Acked = (i64, Vec<u8>);
+
 /// A distinct JPEG per seed (~100 KB of noise-like content, so uploads take a moment).
 fn unique_jpeg(seed: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(480, 360, |x, y| {
@@ -67,7 +69,8 @@ fn kill_9_during_concurrent_uploads_loses_nothing_acknowledged() {
         .unwrap();
     let token = reg["data"]["access_token"].as_str().unwrap().to_string();
 
-    let acked: Arc<Mutex<Vec<(i64, Vec<u8>)>>> = Arc::default();
+    // (photo id, the bytes sent) of every upload answered with 201.
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..6u32)
         .map(|t| {
