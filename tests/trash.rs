@@ -137,3 +137,41 @@ async fn emptying_the_trash_purges_only_the_callers_trash() {
     );
     assert_eq!(files_under(&s.data_dir().join("trash")).len(), 1);
 }
+
+#[tokio::test]
+async fn trash_older_than_the_retention_is_purged_automatically() {
+    let s = TestServer::with_config(|c| c.storage.trash_retention_days = 30).await;
+    let ann = s.register("ann").await;
+    let old = s.upload(&ann.access, "old.png", png(20, 20)).await["id"]
+        .as_i64()
+        .unwrap();
+    let recent = s.upload(&ann.access, "recent.png", png(21, 20)).await["id"]
+        .as_i64()
+        .unwrap();
+    for id in [old, recent] {
+        s.delete(&format!("/photos/{id}"), Some(&ann.access))
+            .await
+            .expect(200);
+    }
+    // Age one of them past the retention, as if it had been trashed 31 days ago.
+    s.state
+        .db()
+        .run(move |c| {
+            c.execute(
+                "UPDATE photos SET deleted_at = deleted_at - 31 * 86400 WHERE id = ?1",
+                [old],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    // The maintenance task runs this hourly (and at start); call it directly.
+    assert_eq!(s.state.library().purge_expired_trash().await.unwrap(), 1);
+    s.get(&format!("/photos/{old}"), Some(&ann.access))
+        .await
+        .expect(404);
+    s.get(&format!("/photos/{recent}"), Some(&ann.access))
+        .await
+        .expect(200);
+    assert_eq!(files_under(&s.data_dir().join("trash")).len(), 1);
+}

@@ -16,6 +16,8 @@ use tempfile::TempDir;
 pub const PASSWORD: &str = "correct-horse-1";
 
 pub struct TestServer {
+    /// The server's state, for tests that drive a feature directly (e.g. a scheduled purge).
+    pub state: AppState,
     pub addr: SocketAddr,
     pub base: String,
     pub dir: TempDir,
@@ -95,10 +97,11 @@ impl TestServer {
             .unwrap();
         let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(App::new(state).serve(acceptor, async move {
+        tokio::spawn(App::new(state.clone()).serve(acceptor, async move {
             let _ = stopped.await;
         }));
         let server = TestServer {
+            state,
             addr,
             base: format!("http://{addr}"),
             dir,
