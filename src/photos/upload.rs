@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::library::Library;
 use super::repo::{self, NewPhoto};
@@ -21,6 +21,8 @@ use crate::media::thumbnail::image_dimensions;
 use crate::media::MediaError;
 
 const CHUNK: usize = 256 * 1024;
+/// Chunks read ahead of the writer (bounds the memory an upload holds).
+const IN_FLIGHT_CHUNKS: usize = 8;
 
 /// What the client said about a file besides its bytes.
 #[derive(Debug, Clone)]
@@ -200,50 +202,74 @@ impl Library {
     }
 
     /// Streams `body` into `tmp`, hashing it; at most `max_upload_bytes`. Returns the size, the
-    /// SHA-256 hex and the first bytes (for sniffing).
+    /// SHA-256 hex and the first bytes (for sniffing). Reading runs here while a blocking thread
+    /// hashes and writes the previous chunks, so both cores work on a large upload.
     async fn receive<R: AsyncRead + Unpin>(
         &self,
         mut body: R,
         tmp: &tempfile::NamedTempFile,
     ) -> Result<(u64, String, Vec<u8>), AppError> {
         let limit = self.limits.max_upload_bytes;
-        let mut file = tokio::fs::File::from_std(tmp.as_file().try_clone()?);
-        let mut hasher = Sha256::new();
+        let file = tmp.as_file().try_clone()?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(IN_FLIGHT_CHUNKS);
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            use std::io::Write;
+            let mut file = std::io::BufWriter::with_capacity(CHUNK, file);
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = rx.blocking_recv() {
+                hasher.update(&chunk);
+                file.write_all(&chunk)?;
+            }
+            file.flush()?;
+            Ok(hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect())
+        });
         let mut head = Vec::with_capacity(16);
         let mut size: u64 = 0;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let mut filled = 0;
-            while filled < CHUNK {
-                let n = body.read(&mut buf[filled..]).await?;
-                if n == 0 {
-                    break;
+        let read = async {
+            loop {
+                let mut chunk = vec![0u8; CHUNK];
+                let mut filled = 0;
+                while filled < CHUNK {
+                    let n = body.read(&mut chunk[filled..]).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
                 }
-                filled += n;
-            }
-            if filled == 0 {
-                break;
-            }
-            size += filled as u64;
-            if size > limit {
-                return Err(MediaError::TooLarge {
-                    limit_mb: limit / (1024 * 1024),
+                if filled == 0 {
+                    return Ok::<(), AppError>(());
                 }
-                .into());
+                size += filled as u64;
+                if size > limit {
+                    return Err(MediaError::TooLarge {
+                        limit_mb: limit / (1024 * 1024),
+                    }
+                    .into());
+                }
+                chunk.truncate(filled);
+                if head.len() < 16 {
+                    head.extend_from_slice(&chunk[..filled.min(16 - head.len())]);
+                }
+                if tx.send(chunk).await.is_err() {
+                    // The writer stopped: its error is reported below.
+                    return Ok(());
+                }
+                if filled < CHUNK {
+                    return Ok(());
+                }
             }
-            let chunk = &buf[..filled];
-            if head.len() < 16 {
-                head.extend_from_slice(&chunk[..chunk.len().min(16 - head.len())]);
-            }
-            hasher.update(chunk);
-            file.write_all(chunk).await?;
-            if filled < CHUNK {
-                break;
-            }
-        }
-        file.flush().await?;
-        let digest = hasher.finalize();
-        let checksum = digest.iter().map(|b| format!("{b:02x}")).collect();
+        };
+        let read_result = read.await;
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(|e| AppError::Internal(format!("upload writer failed: {e}")))?;
+        read_result?;
+        let checksum = written?;
         Ok((size, checksum, head))
     }
 }
