@@ -60,15 +60,7 @@ pub fn insert_user(conn: &Connection, user: &NewUser<'_>) -> rusqlite::Result<Op
             user.now
         ],
     );
-    match result {
-        Ok(_) => Ok(Some(conn.last_insert_rowid())),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    crate::db::inserted_id(conn, result)
 }
 
 pub fn find_user(conn: &Connection, id: i64) -> rusqlite::Result<Option<User>> {

@@ -129,6 +129,23 @@ fn open_connection(path: &Path) -> Result<Connection, AppError> {
     Ok(conn)
 }
 
+/// The id of the row an INSERT just made, or `None` when it broke a uniqueness constraint
+/// (a taken username, a duplicate photo).
+pub fn inserted_id(
+    conn: &Connection,
+    result: rusqlite::Result<usize>,
+) -> rusqlite::Result<Option<i64>> {
+    match result {
+        Ok(_) => Ok(Some(conn.last_insert_rowid())),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Seconds since the Unix epoch; every timestamp in the database uses it.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -130,15 +130,7 @@ pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Opt
             p.location.and_then(|l| l.altitude),
         ],
     );
-    match result {
-        Ok(_) => Ok(Some(conn.last_insert_rowid())),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    crate::db::inserted_id(conn, result)
 }
 
 pub fn uuid_exists(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
