@@ -51,12 +51,15 @@ token=$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json
 
 # Upload vs cp: 3 runs each, median. Each upload is a new photo (the duplicate check would
 # short-cut a repeat), so the file's tail differs per run.
-cp_times=(); up_times=(); growth=()
+cp_times=(); cps_times=(); up_times=(); growth=()
 for i in 1 2 3; do
     printf '%08d' "$i" | dd of="$work/big.jpg" bs=1 seek=$((size - 8)) conv=notrunc status=none
     sync
     t0=$(date +%s%N); cp "$work/big.jpg" "$work/copy.jpg"; t1=$(date +%s%N)
-    cp_times+=("$(( (t1 - t0) / 1000000 ))"); rm -f "$work/copy.jpg"
+    cp_times+=("$(( (t1 - t0) / 1000000 ))"); rm -f "$work/copy.jpg"; sync
+    # The durable baseline: photox fsyncs every original before acknowledging it.
+    t0=$(date +%s%N); cp "$work/big.jpg" "$work/copy.jpg"; sync "$work/copy.jpg"; t1=$(date +%s%N)
+    cps_times+=("$(( (t1 - t0) / 1000000 ))"); rm -f "$work/copy.jpg"; sync
     before=$(rss_kb "$pid"); peak=$before
     ( while kill -0 "$pid" 2>/dev/null; do rss_kb "$pid"; sleep 0.005; done ) >"$work/rss.txt" &
     sampler=$!
@@ -67,10 +70,12 @@ for i in 1 2 3; do
     up_times+=("$ms"); growth+=("$(( (peak - before) / 1024 ))")
 done
 cp_ms=$(printf '%s\n' "${cp_times[@]}" | median)
+cps_ms=$(printf '%s\n' "${cps_times[@]}" | median)
 up_ms=$(printf '%s\n' "${up_times[@]}" | median)
 growth_mb=$(printf '%s\n' "${growth[@]}" | sort -n | tail -1)
 mbps() { awk -v b="$size" -v ms="$1" 'BEGIN {printf "%.0f", b / 1048576 / (ms / 1000)}'; }
 ratio=$(awk -v c="$cp_ms" -v u="$up_ms" 'BEGIN {printf "%.2f", c / u}')
+ratio_sync=$(awk -v c="$cps_ms" -v u="$up_ms" 'BEGIN {printf "%.2f", c / u}')
 kill -TERM "$pid"; wait "$pid" || true
 
 # A library of 10,000 photos (rows only: listing never opens files).
@@ -118,7 +123,7 @@ kill "$hpid"
 cat <<TABLE
 | figure | photox | reference (same run) |
 |---|---|---|
-| 50 MB upload over loopback (median of 3) | ${up_ms} ms = $(mbps "$up_ms") MB/s | cp of the same file: ${cp_ms} ms = $(mbps "$cp_ms") MB/s; upload/cp throughput ratio ${ratio} |
+| 50 MB upload over loopback (median of 3) | ${up_ms} ms = $(mbps "$up_ms") MB/s | cp of the same file: ${cp_ms} ms = $(mbps "$cp_ms") MB/s (ratio ${ratio}); cp + sync of the file: ${cps_ms} ms = $(mbps "$cps_ms") MB/s (ratio ${ratio_sync}) |
 | daemon RSS growth during a 50 MB upload (max of 3) | ${growth_mb} MB | |
 | GET /api/v1/photos?per_page=50, ${total} photos, 64 connections, ${DURATION} | ${list_rps} req/s, p99 ${list_p99} (non-2xx: ${list_bad:-0}); RSS after ${list_rss} MB | poem hello-world: ${hello_rps} req/s, p99 ${hello_p99} |
 TABLE
