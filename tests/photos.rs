@@ -632,3 +632,52 @@ async fn deleting_a_user_with_photos_needs_purge_which_removes_their_files() {
     assert!(files_under(&s.data_dir().join("thumbnails")).is_empty());
     s.get("/auth/me", Some(&bob.access)).await.expect(401);
 }
+
+#[tokio::test]
+async fn a_client_that_vanishes_mid_upload_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start().await;
+    let ann = s.register("ann").await;
+    let tmp = s.data_dir().join("tmp");
+    let in_tmp = || {
+        files_under(&tmp)
+            .into_iter()
+            .filter(|f| f != ".health")
+            .count()
+    };
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let boundary = "XBOUNDARYX";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n"
+    );
+    let request = format!(
+        "POST /api/v1/photos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 10000000\r\n\r\n{head}",
+        ann.access
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let start = png(64, 64);
+    conn.write_all(&start).await.unwrap();
+    conn.write_all(&vec![0u8; 600 * 1024]).await.unwrap();
+    conn.flush().await.unwrap();
+    // Wait until the server is writing the upload into tmp/, then vanish.
+    for _ in 0..400 {
+        if in_tmp() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(in_tmp() > 0, "the upload never started");
+    drop(conn);
+    for _ in 0..400 {
+        if in_tmp() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(in_tmp(), 0, "tmp/ still holds {:?}", files_under(&tmp));
+    assert!(files_under(&s.data_dir().join("originals")).is_empty());
+    assert_eq!(
+        s.get("/photos", Some(&ann.access)).await.data()["pagination"]["total_items"],
+        0
+    );
+}
