@@ -157,6 +157,15 @@ impl From<AppError> for ApiError {
                 MediaError::TooManyPixels { .. } | MediaError::Corrupt => {
                     ApiError::new(S::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", msg)
                 }
+                MediaError::Io(std::io::ErrorKind::StorageFull) => ApiError::new(
+                    S::INSUFFICIENT_STORAGE,
+                    "INSUFFICIENT_STORAGE",
+                    "not enough free disk space",
+                ),
+                MediaError::Io(kind) => {
+                    log::error!("image file I/O failed: {kind}");
+                    ApiError::internal()
+                }
             },
             AppError::Photo(e) => match e {
                 PhotoError::NotFound

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use exif::{DateTime, Field, In, Reader, Tag, Value};
+use exif::{DateTime, Exif, Field, In, Reader, Tag, Value};
 
 use super::MediaError;
 
@@ -50,25 +50,41 @@ impl ExifData {
 pub fn read_exif(path: &Path) -> Result<Option<ExifData>, MediaError> {
     let file = File::open(path).map_err(read_failure)?;
     let mut reader = BufReader::new(file);
-    let tiff = if reader
+    let is_jpeg = reader
         .fill_buf()
         .map_err(read_failure)?
-        .starts_with(&[0xFF, 0xD8])
-    {
-        jpeg_exif_segment(&mut reader)?
+        .starts_with(&[0xFF, 0xD8]);
+    // JPEG: only the header segments are read. Other containers: kamadak-exif finds the chunk.
+    let jpeg_segment = if is_jpeg {
+        let Some(tiff) = jpeg_exif_segment(&mut reader)? else {
+            return Ok(None);
+        };
+        Some(tiff)
     } else {
-        container_exif(&mut reader)
+        None
     };
-    let Some(tiff) = tiff else {
-        return Ok(None);
-    };
-    // kamadak-exif bounds-checks every offset and count; the unwind guard is a second line of
-    // defence so that a parser bug on hostile input costs the metadata, not the worker.
-    let data = std::panic::catch_unwind(move || parse_tiff(tiff)).unwrap_or(None);
-    Ok(data.filter(|d| !d.is_empty()))
+    // Continue past broken fields and keep what parses. kamadak-exif bounds-checks every offset
+    // and count; the unwind guard is a second line of defence so that a parser bug on hostile
+    // input costs the metadata, not the worker.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let mut exif_reader = Reader::new();
+        exif_reader.continue_on_error(true);
+        let exif = match jpeg_segment {
+            Some(tiff) => exif_reader.read_raw(tiff),
+            None => exif_reader.read_from_container(&mut reader),
+        };
+        let exif = match exif {
+            Ok(exif) => exif,
+            Err(exif::Error::PartialResult(partial)) => partial.into_inner().0,
+            Err(_) => return None,
+        };
+        Some(fields(&exif))
+    }));
+    Ok(parsed.ok().flatten().filter(|d| !d.is_empty()))
 }
 
-/// The TIFF payload of the first APP1 "Exif" segment before the image data, if any.
+/// The TIFF payload of the first APP1 "Exif" segment before the image data, if any. Reads only
+/// the header segments (each at most 64 KB), not the image data.
 fn jpeg_exif_segment(reader: &mut impl Read) -> Result<Option<Vec<u8>>, MediaError> {
     let mut soi = [0u8; 2];
     if read_fully(reader, &mut soi)?.is_none() {
@@ -106,8 +122,8 @@ fn jpeg_exif_segment(reader: &mut impl Read) -> Result<Option<Vec<u8>>, MediaErr
 }
 
 /// `MediaError` has no I/O variant: a file that cannot be opened or read is `Corrupt`.
-fn read_failure(_: std::io::Error) -> MediaError {
-    MediaError::Corrupt
+fn read_failure(error: std::io::Error) -> MediaError {
+    MediaError::Io(error.kind())
 }
 
 /// `read_exact` that reports a short file as `None` rather than an error.
@@ -119,21 +135,8 @@ fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> Result<Option<()>, Medi
     }
 }
 
-/// The TIFF payload of a PNG `eXIf` or WebP `EXIF` chunk, via kamadak-exif's container support.
-/// It reads at most the file and allocates only what the file holds.
-fn container_exif(reader: &mut BufReader<File>) -> Option<Vec<u8>> {
-    Reader::new()
-        .read_from_container(reader)
-        .ok()
-        .map(|exif| exif.buf().to_vec())
-}
-
-fn parse_tiff(tiff: Vec<u8>) -> Option<ExifData> {
-    let exif = match Reader::new().continue_on_error(true).read_raw(tiff) {
-        Ok(exif) => exif,
-        Err(exif::Error::PartialResult(partial)) => partial.into_inner().0,
-        Err(_) => return None,
-    };
+/// The fields of the primary image (IFD0 and its Exif and GPS IFDs).
+fn fields(exif: &Exif) -> ExifData {
     let field = |tag| exif.get_field(tag, In::PRIMARY);
     let (latitude, longitude) = match (
         field(Tag::GPSLatitude).and_then(|f| coordinate(f, field(Tag::GPSLatitudeRef), b'S', 90.0)),
@@ -143,7 +146,7 @@ fn parse_tiff(tiff: Vec<u8>) -> Option<ExifData> {
         (Some(lat), Some(lon)) => (Some(lat), Some(lon)),
         _ => (None, None),
     };
-    Some(ExifData {
+    ExifData {
         camera_make: field(Tag::Make).and_then(text),
         camera_model: field(Tag::Model).and_then(text),
         lens: field(Tag::LensModel).and_then(text),
@@ -172,7 +175,7 @@ fn parse_tiff(tiff: Vec<u8>) -> Option<ExifData> {
         latitude,
         longitude,
         altitude: field(Tag::GPSAltitude).and_then(|f| altitude(f, field(Tag::GPSAltitudeRef))),
-    })
+    }
 }
 
 /// The first non-empty string of an ASCII field, trimmed of NUL padding and whitespace.
@@ -257,7 +260,7 @@ fn exposure_text(seconds: f64) -> Option<String> {
         return Some(format!("1/{}", (1.0 / seconds).round() as u64));
     }
     let tenths = (seconds * 10.0).round() as u64;
-    Some(if tenths % 10 == 0 {
+    Some(if tenths.is_multiple_of(10) {
         format!("{}", tenths / 10)
     } else {
         format!("{}.{}", tenths / 10, tenths % 10)
@@ -336,6 +339,17 @@ mod tests {
     }
 
     #[test]
+    fn png_and_webp_exif_chunks_are_read() {
+        for name in ["exif_in_png.png", "exif_in_webp.webp"] {
+            let exif = read_exif(&fixture(name)).unwrap().unwrap();
+            assert_eq!(exif.camera_make.as_deref(), Some("Google"), "{name}");
+            assert_eq!(exif.camera_model.as_deref(), Some("Pixel 8"), "{name}");
+            assert_eq!(exif.orientation, Some(3), "{name}");
+            assert_eq!(exif.iso, Some(50), "{name}");
+        }
+    }
+
+    #[test]
     fn broken_exif_gives_partial_data_without_panicking() {
         // The readable Make survives; the non-UTF-8 Model, the out-of-range orientation, the
         // absurd count and the out-of-range IFD pointers are dropped.
@@ -369,7 +383,7 @@ mod tests {
     fn missing_file_is_an_error() {
         assert_eq!(
             read_exif(&fixture("no_such_file.jpg")),
-            Err(MediaError::Corrupt)
+            Err(MediaError::Io(std::io::ErrorKind::NotFound))
         );
     }
 

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
+use jpeg_decoder::{CodingProcess, Decoder, ImageInfo, PixelFormat};
 
 use super::bitmap::Bitmap;
 use super::thumbnail::{io_failure, too_many_pixels, MAX_DECODE_BYTES, MAX_PIXELS};
@@ -21,35 +21,27 @@ const READ_BUFFER: usize = 64 * 1024;
 /// Width and height stored in the frame header, or `Ok(None)` if this decoder does not support
 /// the file (the caller then asks `image`).
 pub(super) fn jpeg_dimensions(path: &Path) -> Result<Option<(u32, u32)>, MediaError> {
-    let mut decoder = open(path)?;
-    match decoder.read_info() {
-        Ok(()) => {}
-        Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
-        Err(e) => return Err(decode_failure(e)),
-    }
-    let info = decoder.info().ok_or(MediaError::Corrupt)?;
-    let (width, height) = (u32::from(info.width), u32::from(info.height));
-    check_pixels(width, height)?;
-    Ok(Some((width, height)))
+    Ok(read_header(path)?.map(|(_, info)| (u32::from(info.width), u32::from(info.height))))
+}
+
+/// A JPEG decoded at a reduced scale.
+pub(super) struct ScaledJpeg {
+    /// Width and height stored in the file.
+    pub stored: (u32, u32),
+    pub bitmap: Bitmap,
 }
 
 /// Decodes at the smallest DCT scale whose longest side is still at least `min_longest_side`
-/// (capped at the full size). Returns the stored (width, height) and the decoded bitmap, or
-/// `Ok(None)` if this decoder does not support the file.
+/// (capped at the full size), or `Ok(None)` if this decoder does not support the file.
 pub(super) fn decode_jpeg_scaled(
     path: &Path,
     min_longest_side: u32,
-) -> Result<Option<((u32, u32), Bitmap)>, MediaError> {
-    let mut decoder = open(path)?;
-    match decoder.read_info() {
-        Ok(()) => {}
-        Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
-        Err(e) => return Err(decode_failure(e)),
-    }
-    let info = decoder.info().ok_or(MediaError::Corrupt)?;
+) -> Result<Option<ScaledJpeg>, MediaError> {
+    let Some((mut decoder, info)) = read_header(path)? else {
+        return Ok(None);
+    };
     let (width, height) = (u32::from(info.width), u32::from(info.height));
-    check_pixels(width, height)?;
-    let channels = match info.pixel_format {
+    let channels: usize = match info.pixel_format {
         PixelFormat::L8 => 1,
         PixelFormat::RGB24 => 3,
         PixelFormat::L16 | PixelFormat::CMYK32 => return Ok(None),
@@ -57,7 +49,7 @@ pub(super) fn decode_jpeg_scaled(
     // A progressive JPEG keeps every DCT coefficient of the full-size image (2 bytes per sample)
     // until its last scan, whatever the output scale.
     if info.coding_process == CodingProcess::DctProgressive
-        && u64::from(width) * u64::from(height) * 2 * channels > MAX_DECODE_BYTES
+        && u64::from(width) * u64::from(height) * 2 * channels as u64 > MAX_DECODE_BYTES
     {
         return Err(too_many_pixels());
     }
@@ -65,37 +57,47 @@ pub(super) fn decode_jpeg_scaled(
     let side = min_longest_side.clamp(1, width.max(height));
     let side = u16::try_from(side).unwrap_or(u16::MAX);
     let (out_width, out_height) = decoder.scale(side, side).map_err(decode_failure)?;
-    let out_bytes = usize::from(out_width) * usize::from(out_height) * channels as usize;
+    let out_bytes = usize::from(out_width) * usize::from(out_height) * channels;
     decoder.set_max_decoding_buffer_size(out_bytes);
 
     // jpeg-decoder is pure Rust and checks its input, but this is hostile data decoded on worker
     // threads: a bug in it must cost this image, not the process.
-    let pixels = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || decoder.decode()))
-        .map_err(|_| MediaError::Corrupt)?
-        .map_err(|e| match e {
-            jpeg_decoder::Error::Unsupported(_) => None,
-            e => Some(decode_failure(e)),
-        });
-    let pixels = match pixels {
-        Ok(pixels) => pixels,
-        Err(None) => return Ok(None),
-        Err(Some(e)) => return Err(e),
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || decoder.decode()))
+        .map_err(|_| MediaError::Corrupt)?;
+    let pixels = match decoded {
+        Ok(pixels) if pixels.len() == out_bytes => pixels,
+        Ok(_) => return Err(MediaError::Corrupt),
+        Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
+        Err(e) => return Err(decode_failure(e)),
     };
-    if pixels.len() != out_bytes {
-        return Err(MediaError::Corrupt);
-    }
     let bitmap = Bitmap {
         width: u32::from(out_width),
         height: u32::from(out_height),
-        channels: channels as usize,
+        channels,
         pixels,
     };
-    Ok(Some(((width, height), bitmap)))
+    Ok(Some(ScaledJpeg {
+        stored: (width, height),
+        bitmap,
+    }))
 }
 
-fn open(path: &Path) -> Result<Decoder<BufReader<File>>, MediaError> {
+/// A decoder positioned after the frame header, and that header.
+type Header = (Decoder<BufReader<File>>, ImageInfo);
+
+/// Reads up to the frame header; `None` if this decoder does not support the file.
+/// Refuses empty images and images above `MAX_PIXELS`.
+fn read_header(path: &Path) -> Result<Option<Header>, MediaError> {
     let file = File::open(path).map_err(io_failure)?;
-    Ok(Decoder::new(BufReader::with_capacity(READ_BUFFER, file)))
+    let mut decoder = Decoder::new(BufReader::with_capacity(READ_BUFFER, file));
+    match decoder.read_info() {
+        Ok(()) => {}
+        Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
+        Err(e) => return Err(decode_failure(e)),
+    }
+    let info = decoder.info().ok_or(MediaError::Corrupt)?;
+    check_pixels(u32::from(info.width), u32::from(info.height))?;
+    Ok(Some((decoder, info)))
 }
 
 fn check_pixels(width: u32, height: u32) -> Result<(), MediaError> {

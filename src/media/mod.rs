@@ -17,4 +17,8 @@ pub enum MediaError {
     TooManyPixels { max_pixels: u64 },
     #[error("image data is corrupt or truncated")]
     Corrupt,
+    /// Reading or writing an image file failed (a full disk, a vanished file): not the
+    /// image's fault, so worth another try.
+    #[error("image file I/O failed: {0}")]
+    Io(std::io::ErrorKind),
 }

@@ -86,8 +86,8 @@ pub fn render(
 /// The stored dimensions and a bitmap whose longest side is at least `largest` (or full size).
 fn decode(path: &Path, kind: ImageKind, largest: u32) -> Result<((u32, u32), Bitmap), MediaError> {
     if kind == ImageKind::Jpeg {
-        if let Some(decoded) = decode_jpeg_scaled(path, largest)? {
-            return Ok(decoded);
+        if let Some(scaled) = decode_jpeg_scaled(path, largest)? {
+            return Ok((scaled.stored, scaled.bitmap));
         }
     }
     // The header check refuses oversized images before any pixel buffer exists.
@@ -151,10 +151,9 @@ pub(super) fn too_many_pixels() -> MediaError {
     }
 }
 
-/// `MediaError` has no I/O variant, so a file that cannot be opened, read or written is
-/// reported as `Corrupt`: the render cannot be made from what is on disk.
-pub(super) fn io_failure(_: std::io::Error) -> MediaError {
-    MediaError::Corrupt
+/// A file that cannot be opened, read or written: not the image's fault, so callers may retry.
+pub(super) fn io_failure(error: std::io::Error) -> MediaError {
+    MediaError::Io(error.kind())
 }
 
 fn image_failure(error: ImageError) -> MediaError {
@@ -348,6 +347,17 @@ mod tests {
             render(&deep, ImageKind::Png, None, &[(320, &out)]),
             too_many
         );
+        // A JPEG whose frame header claims 20000×20000 (400 MP).
+        let mut jpeg = std::fs::read(fixture("plain_no_exif.jpg")).unwrap();
+        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        jpeg[sof + 5..sof + 9].copy_from_slice(&[0x4E, 0x20, 0x4E, 0x20]);
+        let huge = dir.path().join("huge.jpg");
+        std::fs::write(&huge, &jpeg).unwrap();
+        assert_eq!(image_dimensions(&huge, ImageKind::Jpeg), too_many);
+        assert_eq!(
+            render(&huge, ImageKind::Jpeg, None, &[(320, &out)]),
+            too_many
+        );
         assert!(!out.exists());
     }
 
@@ -373,9 +383,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = large_jpeg(dir.path());
         let scaled = |side| {
-            let (size, bitmap) = decode_jpeg_scaled(&path, side).unwrap().unwrap();
-            assert_eq!(size, (2000, 1500));
-            (bitmap.width, bitmap.height)
+            let scaled = decode_jpeg_scaled(&path, side).unwrap().unwrap();
+            assert_eq!(scaled.stored, (2000, 1500));
+            (scaled.bitmap.width, scaled.bitmap.height)
         };
         assert_eq!(scaled(200), (250, 188), "1/8");
         assert_eq!(scaled(320), (500, 375), "1/4");

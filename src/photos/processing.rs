@@ -17,8 +17,12 @@ use crate::media::{exif, thumbnail, MediaError};
 pub const REPROCESS_STEPS: &[&str] = &["exif", "thumbnails", "tags"];
 
 fn media_failure(e: MediaError) -> JobError {
-    // The same bytes fail the same way every time.
-    JobError::Permanent(e.to_string())
+    match e {
+        // A full disk or a file system hiccup may pass.
+        MediaError::Io(_) => JobError::Retry(e.to_string()),
+        // The same bytes fail the same way every time.
+        _ => JobError::Permanent(e.to_string()),
+    }
 }
 
 fn retry(e: impl std::fmt::Display) -> JobError {
