@@ -7,6 +7,7 @@ mod middleware;
 pub mod multipart;
 pub mod photo_files;
 pub mod photo_models;
+pub mod photo_upload;
 pub mod photos;
 pub mod security;
 pub mod system;

@@ -1,0 +1,149 @@
+//! Receiving a multipart photo upload: parts are read in order and each file is stored as
+//! its part arrives (shared by `POST /photos` and, later, album uploads).
+
+use poem::http::StatusCode;
+use poem_openapi::Object;
+
+use super::error::ApiError;
+use super::multipart::{MultipartBody, FILE_PARTS};
+use super::photo_models::PhotoResponse;
+use super::photos::{blank_to_none, present};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::photos::upload::NewUpload;
+use crate::photos::Visibility;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Debug, Object)]
+pub struct UploadFailure {
+    pub filename: String,
+    pub error: UploadError,
+}
+
+#[derive(Debug, Object)]
+pub struct UploadError {
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Debug, Object)]
+pub struct UploadSummary {
+    pub total: u32,
+    pub success: u32,
+    pub failed: u32,
+}
+
+#[derive(Debug, Object)]
+pub struct UploadResponse {
+    pub uploaded: Vec<PhotoResponse>,
+    pub failed: Vec<UploadFailure>,
+    pub summary: UploadSummary,
+}
+
+/// Reads the parts of an upload in order, storing each file as it arrives.
+pub async fn receive_upload(
+    state: &AppState,
+    caller: &Caller,
+    body: MultipartBody,
+    album_id: Option<i64>,
+) -> Result<UploadResponse> {
+    let mut multipart = body.0;
+    let mut meta = NewUpload {
+        filename: String::new(),
+        title: None,
+        description: None,
+        visibility: Visibility::Private,
+        album_id,
+    };
+    let (mut uploaded, mut failed, mut first_error) = (Vec::new(), Vec::new(), None);
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| ApiError::bad_request("malformed multipart body"))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if FILE_PARTS.contains(&name.as_str()) {
+            let filename = field
+                .file_name()
+                .unwrap_or("upload")
+                .chars()
+                .take(255)
+                .collect::<String>();
+            meta.filename = filename.clone();
+            match state
+                .library()
+                .upload(caller, &meta, field.into_async_read())
+                .await
+            {
+                std::result::Result::Ok(done) => {
+                    let mut photo = present(state, done.photo);
+                    photo.duplicate = Some(done.duplicate);
+                    uploaded.push(photo);
+                }
+                Err(e) => {
+                    let api = ApiError::from(e);
+                    failed.push(UploadFailure {
+                        filename,
+                        error: UploadError {
+                            kind: api.kind.to_string(),
+                            message: api.message.clone(),
+                        },
+                    });
+                    first_error.get_or_insert(api);
+                }
+            }
+            continue;
+        }
+        let value = field
+            .text()
+            .await
+            .map_err(|_| ApiError::bad_request("malformed multipart body"))?;
+        match name.as_str() {
+            "title" => meta.title = blank_to_none(value),
+            "description" => meta.description = blank_to_none(value),
+            "visibility" => {
+                meta.visibility = Visibility::parse(value.trim()).ok_or_else(|| {
+                    ApiError::validation(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "visibility",
+                        "must be private, family or public",
+                        "INVALID_VALUE",
+                    )
+                })?
+            }
+            "album_id" if !value.trim().is_empty() => {
+                meta.album_id = Some(value.trim().parse().map_err(|_| {
+                    ApiError::validation(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "album_id",
+                        "must be an integer",
+                        "INVALID_FORMAT",
+                    )
+                })?)
+            }
+            _ => {}
+        }
+    }
+    if uploaded.is_empty() {
+        return Err(first_error.unwrap_or_else(|| {
+            ApiError::validation(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "file",
+                "at least one file is required",
+                "REQUIRED",
+            )
+        }));
+    }
+    let summary = UploadSummary {
+        total: (uploaded.len() + failed.len()) as u32,
+        success: uploaded.len() as u32,
+        failed: failed.len() as u32,
+    };
+    Result::Ok(UploadResponse {
+        uploaded,
+        failed,
+        summary,
+    })
+}
