@@ -49,10 +49,9 @@ impl Library {
             Job::Thumbnails { .. } => self.make_renditions(&photo).await?,
             Job::Exif { .. } => self.reread_exif(&photo).await?,
         }
-        self.record_step(photo_id, step, "done", None)
+        self.finish_step(photo_id, step, "done", None)
             .await
-            .map_err(retry)?;
-        self.settle_status(photo_id).await.map_err(retry)
+            .map_err(retry)
     }
 
     async fn make_renditions(&self, photo: &Photo) -> Result<(), JobError> {
@@ -125,11 +124,24 @@ impl Library {
             .await
     }
 
-    /// Ready when no step is pending, running or failed; failed when one failed.
-    async fn settle_status(&self, id: i64) -> Result<(), AppError> {
+    /// Records how a step ended and settles the photo's status in one transaction: ready when no
+    /// step is pending, running or failed; failed when one failed. (Two jobs of one photo end
+    /// concurrently; separate read and write could leave a finished photo "processing".)
+    async fn finish_step(
+        &self,
+        id: i64,
+        step: &str,
+        status: &'static str,
+        error: Option<String>,
+    ) -> Result<(), AppError> {
+        let step = step.to_string();
         self.db
             .run(move |conn| {
-                let steps = repo::steps(conn, id)?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let now = now();
+                repo::set_step(&tx, id, &step, status, error.as_deref(), now)?;
+                let steps = repo::steps(&tx, id)?;
                 let failed = steps.iter().find(|s| s.status == "failed");
                 let busy = steps
                     .iter()
@@ -139,7 +151,8 @@ impl Library {
                     (None, true) => (Status::Processing, None),
                     (None, false) => (Status::Ready, None),
                 };
-                repo::set_status(conn, id, status, reason.as_deref(), now())?;
+                repo::set_status(&tx, id, status, reason.as_deref(), now)?;
+                tx.commit()?;
                 Ok(())
             })
             .await
@@ -148,9 +161,8 @@ impl Library {
     /// A job gave up: its step failed, and so did the photo, with the reason.
     pub async fn job_gave_up(&self, job: &Job, message: &str) -> Result<(), AppError> {
         let (Job::Thumbnails { photo_id } | Job::Exif { photo_id }) = *job;
-        self.record_step(photo_id, job.kind(), "failed", Some(message.to_string()))
-            .await?;
-        self.settle_status(photo_id).await
+        self.finish_step(photo_id, job.kind(), "failed", Some(message.to_string()))
+            .await
     }
 
     /// Queues `steps` (default: exif and thumbnails) again for a photo the viewer may change.
