@@ -42,9 +42,7 @@ impl Library {
             return Ok(());
         };
         let step = job.kind();
-        self.record_step(photo_id, step, "running", None)
-            .await
-            .map_err(retry)?;
+        self.mark_running(photo_id, step).await.map_err(retry)?;
         match job {
             Job::Thumbnails { .. } => self.make_renditions(&photo).await?,
             Job::Exif { .. } => self.reread_exif(&photo).await?,
@@ -102,25 +100,10 @@ impl Library {
             .map_err(retry)
     }
 
-    async fn record_step(
-        &self,
-        id: i64,
-        step: &str,
-        status: &'static str,
-        error: Option<String>,
-    ) -> Result<(), AppError> {
-        let step = step.to_string();
+    /// Marks a step as under way (its end is recorded by `finish_step`).
+    async fn mark_running(&self, id: i64, step: &'static str) -> Result<(), AppError> {
         self.db
-            .run(move |conn| {
-                Ok(repo::set_step(
-                    conn,
-                    id,
-                    &step,
-                    status,
-                    error.as_deref(),
-                    now(),
-                )?)
-            })
+            .run(move |conn| Ok(repo::set_step(conn, id, step, "running", None, now())?))
             .await
     }
 
