@@ -21,6 +21,7 @@ use crate::photos::signing::UrlSigner;
 use crate::photos::storage::Storage;
 use crate::photos::upload::recover_interrupted_uploads;
 use crate::ratelimit::RateLimiter;
+use crate::sharing::Sharing;
 
 /// Directories under the data dir (API.md §12).
 pub const SUBDIRS: &[&str] = &["originals", "trash", "thumbnails", "tmp", "avatars"];
@@ -41,6 +42,7 @@ struct StateInner {
     db: Db,
     accounts: Accounts,
     library: Library,
+    sharing: Sharing,
     jobs: JobSignal,
     limiter: RateLimiter,
     /// The last health probe; `/health` is public, so probes run at most once a second.
@@ -101,6 +103,7 @@ impl AppState {
             config.auth.refresh_ttl.0,
             data_dir.join("avatars"),
         );
+        let sharing = Sharing::new(db.clone(), library.clone());
         Ok(Self {
             inner: Arc::new(StateInner {
                 config: RwLock::new(Arc::new(config)),
@@ -110,6 +113,7 @@ impl AppState {
                 db,
                 accounts,
                 library,
+                sharing,
                 jobs,
                 limiter: RateLimiter::default(),
                 health: tokio::sync::Mutex::new(None),
@@ -135,6 +139,10 @@ impl AppState {
 
     pub fn library(&self) -> &Library {
         &self.inner.library
+    }
+
+    pub fn sharing(&self) -> &Sharing {
+        &self.inner.sharing
     }
 
     pub fn limiter(&self) -> &RateLimiter {

@@ -4,6 +4,7 @@
 use crate::auth::{AuthError, UserError};
 use crate::media::MediaError;
 use crate::photos::PhotoError;
+use crate::sharing::SharingError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -15,6 +16,8 @@ pub enum AppError {
     Media(#[from] MediaError),
     #[error(transparent)]
     Photo(#[from] PhotoError),
+    #[error(transparent)]
+    Sharing(#[from] SharingError),
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
     #[error("too many attempts; retry in {retry_after_secs} s")]

@@ -13,4 +13,6 @@ pub mod media;
 pub mod memory;
 pub mod photos;
 pub mod ratelimit;
+pub mod sharing;
 pub mod tls;
+pub mod visibility;

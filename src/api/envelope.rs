@@ -78,6 +78,35 @@ impl<T: ToJSON, const S: u16> ApiResponse for Envelope<T, S> {
     }
 }
 
+/// One of two responses, for an endpoint that answers differently shaped successes (each
+/// documented with its status).
+pub enum Either<A, B> {
+    Left(A),
+    Right(B),
+}
+
+impl<A: IntoResponse, B: IntoResponse> IntoResponse for Either<A, B> {
+    fn into_response(self) -> Response {
+        match self {
+            Either::Left(a) => a.into_response(),
+            Either::Right(b) => b.into_response(),
+        }
+    }
+}
+
+impl<A: ApiResponse, B: ApiResponse> ApiResponse for Either<A, B> {
+    fn meta() -> MetaResponses {
+        let mut responses = A::meta().responses;
+        responses.extend(B::meta().responses);
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        A::register(registry);
+        B::register(registry);
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct Pagination {
     pub page: i64,

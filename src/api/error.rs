@@ -11,6 +11,7 @@ use crate::auth::{AuthError, UserError};
 use crate::error::{AppError, FieldError};
 use crate::media::MediaError;
 use crate::photos::PhotoError;
+use crate::sharing::SharingError;
 
 /// The error envelope of API.md §1.1.
 #[derive(Debug, Object)]
@@ -170,17 +171,32 @@ impl From<AppError> for ApiError {
             AppError::Photo(e) => match e {
                 PhotoError::NotFound
                 | PhotoError::RenditionNotReady
-                | PhotoError::AlbumNotFound => ApiError::not_found(msg),
+                | PhotoError::AlbumNotFound
+                | PhotoError::NotInAlbum => ApiError::not_found(msg),
                 PhotoError::FileMissing => {
                     log::error!("a photo row has no original file; run `photox verify`");
                     ApiError::not_found(msg)
                 }
-                PhotoError::NotOwner => ApiError::new(S::FORBIDDEN, "PERMISSION_DENIED", msg),
+                PhotoError::NotOwner | PhotoError::NotAlbumContributor => {
+                    ApiError::new(S::FORBIDDEN, "PERMISSION_DENIED", msg)
+                }
                 PhotoError::NotInTrash | PhotoError::InTrash => {
                     ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg)
                 }
                 PhotoError::InsufficientStorage => {
                     ApiError::new(S::INSUFFICIENT_STORAGE, "INSUFFICIENT_STORAGE", msg)
+                }
+            },
+            AppError::Sharing(e) => match e {
+                SharingError::AlbumNotFound
+                | SharingError::FamilyNotFound
+                | SharingError::NotInFamily
+                | SharingError::MemberNotFound => ApiError::not_found(msg),
+                SharingError::NotAlbumOwner | SharingError::NotFamilyOwner => {
+                    ApiError::new(S::FORBIDDEN, "PERMISSION_DENIED", msg)
+                }
+                SharingError::AlreadyInFamily => {
+                    ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg)
                 }
             },
             AppError::Validation(v) => {

@@ -1,5 +1,7 @@
 //! The HTTP API: one file per resource, the OpenAPI service, and the middleware stack.
 
+pub mod album_models;
+pub mod albums;
 pub mod auth;
 pub mod envelope;
 pub mod error;
@@ -30,6 +32,8 @@ pub enum ApiTags {
     Users,
     /// The photo library: uploads, files, trash
     Photos,
+    /// Nested albums, their photos, covers, sharing and likes
+    Albums,
 }
 
 pub type Apis = (
@@ -38,6 +42,7 @@ pub type Apis = (
     users::UsersApi,
     photos::PhotosApi,
     photo_files::PhotoFilesApi,
+    albums::AlbumsApi,
 );
 
 /// The OpenAPI service of every endpoint, mounted at `/api/v1`.
@@ -49,6 +54,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             users::UsersApi,
             photos::PhotosApi,
             photo_files::PhotoFilesApi,
+            albums::AlbumsApi,
         ),
         "Photox API",
         env!("CARGO_PKG_VERSION"),

@@ -157,17 +157,21 @@ pub struct PhotoResponse {
     pub duplicate: Option<bool>,
 }
 
+/// The URL of one rendition of a photo: unsigned for a public photo, else signed for 1–2 hours.
+pub fn file_url(photo_id: i64, size: &str, public: bool, signer: &UrlSigner, now: i64) -> String {
+    let base = format!("/api/v1/photos/{photo_id}/file?size={size}");
+    if public {
+        base
+    } else {
+        let exp = UrlSigner::expiry(now);
+        format!("{base}&exp={exp}&sig={}", signer.sign(photo_id, size, exp))
+    }
+}
+
 /// Builds file URLs: public photos need no signature; others carry one valid 1–2 hours.
 pub fn photo_urls(photo: &Photo, signer: &UrlSigner, now: i64) -> PhotoUrls {
-    let url = |size: &str| {
-        let base = format!("/api/v1/photos/{}/file?size={size}", photo.id);
-        if photo.visibility == Visibility::Public && photo.deleted_at.is_none() {
-            base
-        } else {
-            let exp = UrlSigner::expiry(now);
-            format!("{base}&exp={exp}&sig={}", signer.sign(photo.id, size, exp))
-        }
-    };
+    let public = photo.visibility == Visibility::Public && photo.deleted_at.is_none();
+    let url = |size: &str| file_url(photo.id, size, public, signer, now);
     PhotoUrls {
         original: url("original"),
         preview: url("preview"),
@@ -233,7 +237,14 @@ pub fn photo_response(
                 confidence: t.confidence,
             })
             .collect(),
-        albums: Vec::new(),
+        albums: photo
+            .albums
+            .into_iter()
+            .map(|a| AlbumRef {
+                id: a.id,
+                title: a.title,
+            })
+            .collect(),
         duplicate: None,
     }
 }

@@ -184,6 +184,7 @@ impl PhotosApi {
         }
         let params = ListParams {
             scope,
+            owner_id: None,
             album_id: album_id.0,
             tag: tag.0.filter(|t| !t.trim().is_empty()),
             favorite: favorite.0,
@@ -195,7 +196,10 @@ impl PhotosApi {
             limit: paging.per_page,
             offset: paging.offset(),
         };
-        let (photos, total) = state.library().list_photos(&auth.0, params).await?;
+        let (photos, total) = state
+            .library()
+            .list_photos(Viewer::User(auth.0), params)
+            .await?;
         let items = photos.into_iter().map(|p| present(&state, p)).collect();
         Result::Ok(Envelope(paging.page_of(items, total)))
     }
@@ -518,7 +522,7 @@ async fn update_photo(
     Result::Ok(Envelope(present(state, photo)))
 }
 
-fn parse_sort(sort: Option<String>, req: &Request) -> Result<(SortKey, bool)> {
+pub(super) fn parse_sort(sort: Option<String>, req: &Request) -> Result<(SortKey, bool)> {
     let text = sort.or_else(|| raw_query_value(req, &["ordering"]).map(|(_, v)| v));
     match text {
         None => Result::Ok((SortKey::TakenAt, true)),

@@ -2,7 +2,7 @@
 
 use super::library::{normalize_tags, Library};
 use super::repo::{self, PhotoChange};
-use super::visibility::ensure_can_modify;
+use crate::visibility::ensure_can_modify;
 use super::{PhotoError, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::error::{AppError, ValidationErrors};
@@ -106,9 +106,19 @@ impl Library {
                     })
                     .await
             }
-            // Albums arrive with the sharing feature; until then no album exists.
-            BatchAction::AddToAlbum(_) | BatchAction::RemoveFromAlbum(_) => {
-                Err(PhotoError::AlbumNotFound.into())
+            BatchAction::AddToAlbum(album) => {
+                let mut outcome = self.add_to_album(viewer, *album, vec![id]).await?;
+                match outcome.failed.pop() {
+                    Some((_, e)) => Err(e),
+                    None => Ok(()),
+                }
+            }
+            BatchAction::RemoveFromAlbum(album) => {
+                let removed = self.remove_from_album(viewer, *album, vec![id]).await?;
+                if removed.is_empty() {
+                    return Err(PhotoError::NotInAlbum.into());
+                }
+                Ok(())
             }
         }
     }

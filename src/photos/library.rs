@@ -7,7 +7,9 @@ use rusqlite::types::Value;
 use super::repo::{self, PhotoChange, PhotoQuery};
 use super::signing::UrlSigner;
 use super::storage::{FileKey, Rendition, Storage};
-use super::visibility::{ensure_can_modify, family_scope_sql, photo_detail_sql};
+use crate::visibility::{
+    album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
+};
 use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::db::{now, Db};
@@ -34,8 +36,12 @@ pub struct Library {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
+    /// The caller's own photos.
     Mine,
+    /// Photos the caller sees through the family, own included.
     Family,
+    /// Every photo the viewer may see (album pages, admin views).
+    Visible,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +85,9 @@ impl SortKey {
 #[derive(Debug, Clone)]
 pub struct ListParams {
     pub scope: Scope,
+    /// Photos of this owner only.
+    pub owner_id: Option<i64>,
+    /// Photos in this album, which the viewer must be able to see (else `AlbumNotFound`).
     pub album_id: Option<i64>,
     pub tag: Option<String>,
     pub favorite: Option<bool>,
@@ -119,36 +128,50 @@ impl Library {
     /// A photo the viewer may see (their own trashed ones included).
     pub async fn get_photo(&self, viewer: Viewer, id: i64) -> Result<Photo, AppError> {
         let condition = photo_detail_sql(viewer);
-        let viewer_id = viewer.user_id().unwrap_or(-1);
         self.db
             .run(move |conn| {
-                Ok(repo::find_photo(conn, id, viewer_id, &condition)?
+                Ok(repo::find_photo(conn, id, viewer, &condition)?
                     .ok_or(PhotoError::NotFound)?)
             })
             .await
     }
 
-    /// The caller's photos not in trash (or, with `Scope::Family`, all they see through their family).
+    /// Photos not in trash that `viewer` may see, narrowed by `params.scope` and the filters.
     pub async fn list_photos(
         &self,
-        caller: &Caller,
+        viewer: Viewer,
         params: ListParams,
     ) -> Result<(Vec<Photo>, i64), AppError> {
-        if params.album_id.is_some() {
-            // Albums arrive with the sharing feature; until then no album exists.
-            return Err(PhotoError::AlbumNotFound.into());
-        }
-        let me = caller.user_id;
+        let me = viewer.user_id().unwrap_or(-1);
         let mut conditions = vec!["p.deleted_at IS NULL".to_string()];
         conditions.push(match params.scope {
             Scope::Mine => format!("p.owner_id = {me}"),
             Scope::Family => family_scope_sql(me),
+            Scope::Visible => photo_visible_sql(viewer),
         });
         let mut values: Vec<Value> = Vec::new();
         let mut bind = |conditions: &mut Vec<String>, sql: &str, value: Value| {
             values.push(value);
             conditions.push(sql.replace('?', &format!("?{}", values.len())));
         };
+        if let Some(album) = params.album_id {
+            let album_visible = album_visible_sql(viewer);
+            let found = self
+                .db
+                .run(move |conn| Ok(repo::album_exists(conn, album, &album_visible)?))
+                .await?;
+            if !found {
+                return Err(PhotoError::AlbumNotFound.into());
+            }
+            bind(
+                &mut conditions,
+                "EXISTS (SELECT 1 FROM album_photos x WHERE x.album_id = ? AND x.photo_id = p.id)",
+                Value::Integer(album),
+            );
+        }
+        if let Some(owner) = params.owner_id {
+            bind(&mut conditions, "p.owner_id = ?", Value::Integer(owner));
+        }
         if let Some(tag) = params.tag {
             bind(
                 &mut conditions,
@@ -199,7 +222,7 @@ impl Library {
             offset: params.offset,
         };
         self.db
-            .run(move |conn| Ok(repo::list_photos(conn, me, &query)?))
+            .run(move |conn| Ok(repo::list_photos(conn, viewer, &query)?))
             .await
     }
 
@@ -299,7 +322,7 @@ impl Library {
         let photo = if signed {
             self.db
                 .run(move |conn| {
-                    Ok(repo::find_photo(conn, id, -1, "1")?.ok_or(PhotoError::NotFound)?)
+                    Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?.ok_or(PhotoError::NotFound)?)
                 })
                 .await?
         } else {

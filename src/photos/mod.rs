@@ -1,5 +1,6 @@
 //! The photo library: uploads, originals on disk, listing, trash and processing steps.
 
+pub mod album_members;
 pub mod batch;
 pub mod library;
 pub mod processing;
@@ -9,9 +10,6 @@ pub mod storage;
 pub mod trash;
 pub mod upload;
 pub mod verify;
-pub mod visibility;
-
-use crate::auth::Caller;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhotoError {
@@ -31,6 +29,10 @@ pub enum PhotoError {
     FileMissing,
     #[error("album not found")]
     AlbumNotFound,
+    #[error("you may not add photos to this album")]
+    NotAlbumContributor,
+    #[error("photo is not in this album")]
+    NotInAlbum,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +121,13 @@ pub struct Tag {
     pub confidence: f64,
 }
 
+/// An album a photo is in: `{id, title}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlbumRef {
+    pub id: i64,
+    pub title: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Photo {
     pub id: i64,
@@ -145,6 +154,8 @@ pub struct Photo {
     pub camera: CameraInfo,
     pub location: Option<Location>,
     pub tags: Vec<Tag>,
+    /// Albums the viewer may see this photo in.
+    pub albums: Vec<AlbumRef>,
     pub like_count: i64,
     pub liked_by_me: bool,
 }
@@ -157,24 +168,4 @@ pub struct Step {
     pub error: Option<String>,
 }
 
-/// Who is looking: nobody (public access) or a logged-in user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Viewer {
-    Anonymous,
-    User(Caller),
-}
-
-impl Viewer {
-    pub fn user_id(&self) -> Option<i64> {
-        match self {
-            Viewer::Anonymous => None,
-            Viewer::User(c) => Some(c.user_id),
-        }
-    }
-}
-
-impl From<Option<Caller>> for Viewer {
-    fn from(caller: Option<Caller>) -> Self {
-        caller.map(Viewer::User).unwrap_or(Viewer::Anonymous)
-    }
-}
+pub use crate::visibility::Viewer;

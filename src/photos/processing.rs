@@ -5,7 +5,7 @@ use super::library::{file_key, Library};
 use super::repo;
 use super::storage::Rendition;
 use super::upload::{camera_info, location};
-use super::visibility::ensure_can_modify;
+use crate::visibility::ensure_can_modify;
 use super::{Photo, PhotoError, Status, Viewer};
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
@@ -35,7 +35,7 @@ impl Library {
         let (Job::Thumbnails { photo_id } | Job::Exif { photo_id }) = *job;
         let found = self
             .db
-            .run(move |conn| Ok(repo::find_photo(conn, photo_id, -1, "1")?))
+            .run(move |conn| Ok(repo::find_photo(conn, photo_id, Viewer::Anonymous, "1")?))
             .await
             .map_err(retry)?;
         let Some(photo) = found else {

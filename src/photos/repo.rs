@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use super::{CameraInfo, Location, Photo, Status, Step, Tag, Visibility};
+use super::{AlbumRef, CameraInfo, Location, Photo, Status, Step, Tag, Viewer, Visibility};
+use crate::visibility::album_visible_sql;
 
 /// Columns of `photo_from_row`; `{viewer}` is the viewer's user id (or -1).
 fn photo_columns(viewer: i64) -> String {
@@ -68,6 +69,7 @@ fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
             _ => None,
         },
         tags: Vec::new(),
+        albums: Vec::new(),
         like_count: row.get(32)?,
         liked_by_me: row.get(33)?,
     })
@@ -133,6 +135,15 @@ pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Opt
     crate::db::inserted_id(conn, result)
 }
 
+/// Album `id` exists and `condition` (over `a`) holds for it.
+pub fn album_exists(conn: &Connection, id: i64, condition: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM albums a WHERE a.id = ?1 AND {condition})"),
+        [id],
+        |r| r.get(0),
+    )
+}
+
 pub fn uuid_exists(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM photos WHERE uuid = ?1)",
@@ -174,27 +185,43 @@ pub fn existing_checksums(
     Ok(found)
 }
 
-/// A photo with its tags, if `condition` (over `p`) holds for it.
+/// A photo with its tags and the albums `viewer` sees it in, if `condition` (over `p`) holds.
 pub fn find_photo(
     conn: &Connection,
     id: i64,
-    viewer: i64,
+    viewer: Viewer,
     condition: &str,
 ) -> rusqlite::Result<Option<Photo>> {
     let sql = format!(
         "SELECT {} {FROM} WHERE p.id = ?1 AND {condition}",
-        photo_columns(viewer)
+        photo_columns(viewer.user_id().unwrap_or(-1))
     );
     let photo = conn.query_row(&sql, [id], photo_from_row).optional()?;
     match photo {
-        Some(mut photo) => {
-            photo.tags = tags_of(conn, &[photo.id])?
-                .remove(&photo.id)
-                .unwrap_or_default();
+        Some(photo) => {
+            let mut photos = [photo];
+            attach_tags_and_albums(conn, viewer, &mut photos)?;
+            let [photo] = photos;
             Ok(Some(photo))
         }
         None => Ok(None),
     }
+}
+
+/// Fills in the tags of `photos` and the albums `viewer` may see them in.
+fn attach_tags_and_albums(
+    conn: &Connection,
+    viewer: Viewer,
+    photos: &mut [Photo],
+) -> rusqlite::Result<()> {
+    let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
+    let mut tags = tags_of(conn, &ids)?;
+    let mut albums = albums_of(conn, &ids, viewer)?;
+    for photo in photos {
+        photo.tags = tags.remove(&photo.id).unwrap_or_default();
+        photo.albums = albums.remove(&photo.id).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// A query over photos: a WHERE clause with its parameters, an order and a page.
@@ -209,7 +236,7 @@ pub struct PhotoQuery {
 /// One page of photos (with tags) and the total number that match.
 pub fn list_photos(
     conn: &Connection,
-    viewer: i64,
+    viewer: Viewer,
     q: &PhotoQuery,
 ) -> rusqlite::Result<(Vec<Photo>, i64)> {
     let filter = if q.conditions.is_empty() {
@@ -224,7 +251,7 @@ pub fn list_photos(
     )?;
     let sql = format!(
         "SELECT {} {FROM} WHERE {filter} ORDER BY {} LIMIT {} OFFSET {}",
-        photo_columns(viewer),
+        photo_columns(viewer.user_id().unwrap_or(-1)),
         q.order_by,
         q.limit,
         q.offset
@@ -233,12 +260,43 @@ pub fn list_photos(
     let mut photos = stmt
         .query_map(params_from_iter(q.params.iter()), photo_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
-    let mut tags = tags_of(conn, &ids)?;
-    for photo in &mut photos {
-        photo.tags = tags.remove(&photo.id).unwrap_or_default();
-    }
+    attach_tags_and_albums(conn, viewer, &mut photos)?;
     Ok((photos, total))
+}
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn albums_of(
+    conn: &Connection,
+    ids: &[i64],
+    viewer: Viewer,
+) -> rusqlite::Result<HashMap<i64, Vec<AlbumRef>>> {
+    let mut out: HashMap<i64, Vec<AlbumRef>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT ap.photo_id, a.id, a.title FROM album_photos ap JOIN albums a ON a.id = ap.album_id
+         WHERE ap.photo_id IN ({}) AND {} ORDER BY a.title COLLATE NOCASE, a.id",
+        id_list(ids),
+        album_visible_sql(viewer)
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            AlbumRef {
+                id: r.get(1)?,
+                title: r.get(2)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (id, album) = row?;
+        out.entry(id).or_default().push(album);
+    }
+    Ok(out)
 }
 
 fn tags_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMap<i64, Vec<Tag>>> {
@@ -246,10 +304,10 @@ fn tags_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMap<i64, Vec<
     if ids.is_empty() {
         return Ok(out);
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let mut stmt = conn.prepare(&format!(
-        "SELECT photo_id, name, source, confidence FROM photo_tags WHERE photo_id IN ({list})
-         ORDER BY source DESC, confidence DESC, name"
+        "SELECT photo_id, name, source, confidence FROM photo_tags WHERE photo_id IN ({})
+         ORDER BY source DESC, confidence DESC, name",
+        id_list(ids)
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok((

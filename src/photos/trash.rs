@@ -4,7 +4,7 @@
 use super::library::{file_key, Library};
 use super::repo::{self, PhotoQuery};
 use super::storage;
-use super::visibility::ensure_can_modify;
+use crate::visibility::ensure_can_modify;
 use super::{Photo, PhotoError, Viewer};
 use crate::auth::{Accounts, Caller};
 use crate::db::now;
@@ -93,6 +93,7 @@ impl Library {
         offset: i64,
     ) -> Result<(Vec<Photo>, i64), AppError> {
         let me = caller.user_id;
+        let viewer = Viewer::User(*caller);
         let query = PhotoQuery {
             conditions: vec![
                 format!("p.owner_id = {me}"),
@@ -104,7 +105,7 @@ impl Library {
             offset,
         };
         self.db
-            .run(move |conn| Ok(repo::list_photos(conn, me, &query)?))
+            .run(move |conn| Ok(repo::list_photos(conn, viewer, &query)?))
             .await
     }
 
@@ -158,7 +159,7 @@ impl Library {
         for id in ids {
             let found = self
                 .db
-                .run(move |conn| Ok(repo::find_photo(conn, id, -1, "1")?))
+                .run(move |conn| Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?))
                 .await?;
             if let Some(photo) = found {
                 self.remove_for_good(photo).await?;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::album_members::{check_album_accepts, insert_member, touch_album};
 use super::library::Library;
 use super::repo::{self, NewPhoto};
 use super::storage::{self, FileKey};
@@ -69,9 +70,11 @@ impl Library {
         meta: &NewUpload,
         body: R,
     ) -> Result<Uploaded, AppError> {
-        if meta.album_id.is_some() {
-            // Albums arrive with the sharing feature; until then no album exists.
-            return Err(PhotoError::AlbumNotFound.into());
+        if let Some(album) = meta.album_id {
+            let viewer = Viewer::User(*caller);
+            self.db
+                .run(move |conn| check_album_accepts(conn, viewer, album))
+                .await?;
         }
         self.ensure_free_space(0)?;
         let tmp = tempfile::NamedTempFile::new_in(self.storage.tmp_dir())?;
@@ -98,7 +101,7 @@ impl Library {
                 .await?
         };
         if let Some(id) = existing {
-            return self.duplicate(caller, id).await;
+            return self.duplicate(caller, id, meta.album_id).await;
         }
 
         let uuid = uuid::Uuid::new_v4().simple().to_string();
@@ -134,11 +137,17 @@ impl Library {
         let camera = camera_info(&exif);
         let location = location(&exif);
         let (meta, mime) = (meta.clone(), kind.mime_type());
+        let viewer = Viewer::User(*caller);
+        let album_id = meta.album_id;
         let inserted = self
             .db
             .run(move |conn| {
                 let tx =
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                if let Some(album) = meta.album_id {
+                    // Checked again: the album may have gone while the bytes arrived.
+                    check_album_accepts(&tx, viewer, album)?;
+                }
                 let photo = NewPhoto {
                     owner_id: owner,
                     uuid: &uuid,
@@ -174,6 +183,10 @@ impl Library {
                     created_at,
                 )?;
                 queue::enqueue(&tx, &Job::Thumbnails { photo_id: id }, created_at)?;
+                if let Some(album) = meta.album_id {
+                    insert_member(&tx, album, id, created_at)?;
+                    touch_album(&tx, album, created_at)?;
+                }
                 tx.commit()?;
                 Ok(Ok(id))
             })
@@ -188,12 +201,25 @@ impl Library {
                     duplicate: false,
                 })
             }
-            Err(Some(existing)) => self.duplicate(caller, existing).await,
+            Err(Some(existing)) => self.duplicate(caller, existing, album_id).await,
             Err(None) => Err(AppError::Internal("duplicate photo vanished".into())),
         }
     }
 
-    async fn duplicate(&self, caller: &Caller, id: i64) -> Result<Uploaded, AppError> {
+    /// The caller already has these bytes: that photo, put into `album_id` if one was named.
+    async fn duplicate(
+        &self,
+        caller: &Caller,
+        id: i64,
+        album_id: Option<i64>,
+    ) -> Result<Uploaded, AppError> {
+        if let Some(album) = album_id {
+            let viewer = Viewer::User(*caller);
+            let outcome = self.add_to_album(viewer, album, vec![id]).await?;
+            if let Some((_, e)) = outcome.failed.into_iter().next() {
+                return Err(e);
+            }
+        }
         let photo = self.get_photo(Viewer::User(*caller), id).await?;
         Ok(Uploaded {
             photo,

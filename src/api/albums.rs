@@ -1,0 +1,406 @@
+//! `/api/v1/albums`: nested albums, their photos, cover, sharing and likes.
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::OpenApi;
+
+use super::album_models::{
+    album_response, chosen_visibility, AddFailure, AddPhotosResponse, AlbumDetailResponse,
+    AlbumPhotosBody, AlbumResponse, CoverRequest, CreateAlbumRequest, PhotoIdsRequest,
+    RemovedResponse, UpdateAlbumRequest,
+};
+use super::envelope::{
+    empty, raw_query_value, Created, Either, Empty, Envelope, JsonBody, Ok, Page, Paging,
+};
+use super::error::ApiError;
+use super::photo_upload::{receive_upload, UploadError, UploadResponse};
+use super::photos::{blank_to_none, parse_sort, present, LikeResponse};
+use super::security::{BearerAuth, OptionalAuth};
+use super::ApiTags;
+use crate::app::AppState;
+use crate::photos::library::{ListParams, Scope};
+use crate::photos::{Photo, Viewer};
+use crate::sharing::album_repo::AlbumChange;
+use crate::sharing::albums::{AlbumInput, AlbumListParams, AlbumScope, AlbumSort};
+use crate::sharing::Album;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub fn present_album(state: &AppState, album: Album) -> AlbumResponse {
+    album_response(album, state.library().signer(), crate::db::now())
+}
+
+/// `sort` (alias `ordering`) over albums; `default` when absent.
+pub fn parse_album_sort(
+    sort: Option<String>,
+    req: &Request,
+    default: (AlbumSort, bool),
+) -> Result<(AlbumSort, bool)> {
+    let text = sort.or_else(|| raw_query_value(req, &["ordering"]).map(|(_, v)| v));
+    match text {
+        None => Result::Ok(default),
+        Some(t) => AlbumSort::parse(t.trim()).ok_or_else(|| {
+            ApiError::validation(
+                StatusCode::BAD_REQUEST,
+                "sort",
+                "must be created_at, updated_at, title or likes, optionally with -",
+                "INVALID_VALUE",
+            )
+        }),
+    }
+}
+
+/// A page of the album's photos the viewer can see.
+async fn album_photos(
+    state: &AppState,
+    viewer: Viewer,
+    id: i64,
+    paging: Paging,
+    sort: Option<String>,
+    req: &Request,
+) -> Result<Page<super::photo_models::PhotoResponse>> {
+    let params = ListParams {
+        scope: Scope::Visible,
+        owner_id: None,
+        album_id: Some(id),
+        tag: None,
+        favorite: None,
+        year: None,
+        month: None,
+        visibility: None,
+        status: None,
+        sort: parse_sort(sort, req)?,
+        limit: paging.per_page,
+        offset: paging.offset(),
+    };
+    let (photos, total) = state.library().list_photos(viewer, params).await?;
+    let items = photos
+        .into_iter()
+        .map(|p: Photo| present(state, p))
+        .collect();
+    Result::Ok(paging.page_of(items, total))
+}
+
+async fn update(
+    state: &AppState,
+    viewer: Viewer,
+    id: i64,
+    b: UpdateAlbumRequest,
+) -> Result<Ok<AlbumResponse>> {
+    let description = match b.description {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(d) => Some(blank_to_none(d)),
+    };
+    let parent_id = match b.parent_id {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null | MaybeUndefined::Value(0) => Some(None),
+        MaybeUndefined::Value(p) => Some(Some(p)),
+    };
+    let change = AlbumChange {
+        title: b.title,
+        description,
+        visibility: chosen_visibility(b.visibility, b.is_public),
+        parent_id,
+    };
+    let album = state.sharing().update_album(viewer, id, change).await?;
+    Result::Ok(Envelope(present_album(state, album)))
+}
+
+pub struct AlbumsApi;
+
+#[OpenApi(prefix_path = "/albums", tag = "ApiTags::Albums")]
+impl AlbumsApi {
+    /// Create an album (input aliases: `name` for `title`, `is_public` for `visibility`).
+    #[oai(path = "/", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: JsonBody<CreateAlbumRequest>,
+    ) -> Result<Created<AlbumResponse>> {
+        let b = body.0;
+        let input = AlbumInput {
+            title: b.title,
+            description: b.description.and_then(blank_to_none),
+            visibility: chosen_visibility(b.visibility, b.is_public)
+                .unwrap_or(crate::photos::Visibility::Private),
+            parent_id: b.parent_id.filter(|p| *p != 0),
+        };
+        let album = state.sharing().create_album(&auth.0, input).await?;
+        Result::Ok(Envelope(present_album(&state, album)))
+    }
+
+    /// The caller's albums (`scope=mine`, default) or those shared in their family
+    /// (`scope=family`, own included). `parent_id` lists the children of an album, `parent_id=0`
+    /// the top level. Sort: `created_at`, `updated_at`, `title`, `likes`; default `-created_at`.
+    #[oai(path = "/", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        scope: Query<Option<String>>,
+        parent_id: Query<Option<i64>>,
+        sort: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<Page<AlbumResponse>>> {
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let scope = match scope.0.as_deref() {
+            None | Some("mine") => AlbumScope::Mine,
+            Some("family") => AlbumScope::Family,
+            Some(_) => {
+                return Err(ApiError::validation(
+                    StatusCode::BAD_REQUEST,
+                    "scope",
+                    "must be mine or family",
+                    "INVALID_VALUE",
+                ))
+            }
+        };
+        let params = AlbumListParams {
+            scope,
+            parent: parent_id.0.map(|p| (p != 0).then_some(p)),
+            sort: parse_album_sort(sort.0, req, (AlbumSort::CreatedAt, true))?,
+            limit: paging.per_page,
+            offset: paging.offset(),
+        };
+        let (albums, total) = state
+            .sharing()
+            .list_albums(Viewer::User(auth.0), params)
+            .await?;
+        let items = albums.into_iter().map(|a| present_album(&state, a)).collect();
+        Result::Ok(Envelope(paging.page_of(items, total)))
+    }
+
+    /// An album with the first page of its photos (`page`/`per_page`/`sort` apply to them).
+    /// Public albums need no login.
+    #[oai(path = "/:id", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: OptionalAuth,
+        req: &Request,
+        id: Path<i64>,
+        sort: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<AlbumDetailResponse>> {
+        let viewer = Viewer::from(auth.0);
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let album = state.sharing().get_album(viewer, id.0).await?;
+        let photos = album_photos(&state, viewer, id.0, paging, sort.0, req).await?;
+        Result::Ok(Envelope(AlbumDetailResponse {
+            album: present_album(&state, album),
+            photos,
+        }))
+    }
+
+    /// Photos in the album the caller can see (trash left out), sorted as `GET /photos`.
+    #[oai(path = "/:id/photos", method = "get")]
+    async fn photos(
+        &self,
+        state: Data<&AppState>,
+        auth: OptionalAuth,
+        req: &Request,
+        id: Path<i64>,
+        sort: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<Page<super::photo_models::PhotoResponse>>> {
+        let viewer = Viewer::from(auth.0);
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let page = album_photos(&state, viewer, id.0, paging, sort.0, req).await?;
+        Result::Ok(Envelope(page))
+    }
+
+    /// Partial update (owner or admin). Moving an album under itself or one of its
+    /// descendants is refused with 422.
+    #[oai(path = "/:id", method = "put")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<UpdateAlbumRequest>,
+    ) -> Result<Ok<AlbumResponse>> {
+        update(&state, Viewer::User(auth.0), id.0, body.0).await
+    }
+
+    /// Same as PUT.
+    #[oai(path = "/:id", method = "patch")]
+    async fn patch(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<UpdateAlbumRequest>,
+    ) -> Result<Ok<AlbumResponse>> {
+        update(&state, Viewer::User(auth.0), id.0, body.0).await
+    }
+
+    /// Delete an album (owner or admin); its child albums move up to its parent. With
+    /// `delete_photos=true` the caller's own photos in it go to the trash too.
+    #[oai(path = "/:id", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        delete_photos: Query<Option<bool>>,
+    ) -> Result<Empty> {
+        state
+            .sharing()
+            .delete_album(
+                Viewer::User(auth.0),
+                id.0,
+                delete_photos.0.unwrap_or(false),
+            )
+            .await?;
+        Result::Ok(empty())
+    }
+
+    /// Add the caller's photos (JSON `{photo_ids}`, alias `{image_id}`), or upload new ones
+    /// straight into the album (multipart, as `POST /photos`: answers 201 like it). The album's
+    /// owner adds to it; family members add to a family album.
+    #[oai(path = "/:id/photos", method = "post")]
+    async fn add_photos(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: AlbumPhotosBody,
+    ) -> Result<Either<Ok<AddPhotosResponse>, Created<UploadResponse>>> {
+        match body {
+            AlbumPhotosBody::Upload(upload) => {
+                let done = receive_upload(&state, &auth.0, upload, Some(id.0)).await?;
+                Result::Ok(Either::Right(Envelope(done)))
+            }
+            AlbumPhotosBody::Ids(ids) => {
+                let outcome = state
+                    .library()
+                    .add_to_album(Viewer::User(auth.0), id.0, ids.ids())
+                    .await?;
+                let failed = outcome
+                    .failed
+                    .into_iter()
+                    .map(|(id, e)| {
+                        let api = ApiError::from(e);
+                        AddFailure {
+                            id,
+                            error: UploadError {
+                                kind: api.kind.to_string(),
+                                message: api.message,
+                            },
+                        }
+                    })
+                    .collect();
+                Result::Ok(Either::Left(Envelope(AddPhotosResponse {
+                    added: outcome.added,
+                    already_present: outcome.already_present,
+                    failed,
+                })))
+            }
+        }
+    }
+
+    /// Take photos out of the album (`{photo_ids}`); the photos themselves stay.
+    #[oai(path = "/:id/photos", method = "delete")]
+    async fn remove_photos(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<PhotoIdsRequest>,
+    ) -> Result<Ok<RemovedResponse>> {
+        let removed = state
+            .library()
+            .remove_from_album(Viewer::User(auth.0), id.0, body.0.ids())
+            .await?;
+        Result::Ok(Envelope(RemovedResponse {
+            removed: removed.len() as i64,
+        }))
+    }
+
+    /// Choose the cover photo (one in the album).
+    #[oai(path = "/:id/cover", method = "put")]
+    async fn cover(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: JsonBody<CoverRequest>,
+    ) -> Result<Ok<AlbumResponse>> {
+        let album = state
+            .sharing()
+            .set_cover(Viewer::User(auth.0), id.0, body.0.photo_id)
+            .await?;
+        Result::Ok(Envelope(present_album(&state, album)))
+    }
+
+    /// Share the album with the community (visibility `public`).
+    #[oai(path = "/:id/share", method = "post")]
+    async fn share(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Ok<AlbumResponse>> {
+        let album = state
+            .sharing()
+            .share_album(Viewer::User(auth.0), id.0, true)
+            .await?;
+        Result::Ok(Envelope(present_album(&state, album)))
+    }
+
+    /// Stop sharing (visibility `private`).
+    #[oai(path = "/:id/share", method = "delete")]
+    async fn unshare(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Ok<AlbumResponse>> {
+        let album = state
+            .sharing()
+            .share_album(Viewer::User(auth.0), id.0, false)
+            .await?;
+        Result::Ok(Envelope(present_album(&state, album)))
+    }
+
+    /// Like an album the caller can see (idempotent).
+    #[oai(path = "/:id/like", method = "post")]
+    async fn like(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Ok<LikeResponse>> {
+        like(&state, &auth, id.0, true).await
+    }
+
+    /// Take a like back (idempotent).
+    #[oai(path = "/:id/like", method = "delete")]
+    async fn unlike(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Ok<LikeResponse>> {
+        like(&state, &auth, id.0, false).await
+    }
+}
+
+async fn like(state: &AppState, auth: &BearerAuth, id: i64, liked: bool) -> Result<Ok<LikeResponse>> {
+    let (like_count, liked_by_me) = state.sharing().like_album(&auth.0, id, liked).await?;
+    Result::Ok(Envelope(LikeResponse {
+        like_count,
+        liked_by_me,
+    }))
+}

@@ -1,0 +1,268 @@
+//! SQL for albums and album likes.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::Album;
+use crate::photos::{Viewer, Visibility};
+use crate::visibility::photo_visible_sql;
+
+/// Columns read by `album_from_row`; counts and cover are over what `viewer` may see.
+fn album_select(viewer: Viewer) -> String {
+    let me = viewer.user_id().unwrap_or(-1);
+    let members = format!(
+        "FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
+         WHERE ap.album_id = a.id AND p.deleted_at IS NULL AND {}",
+        photo_visible_sql(viewer)
+    );
+    format!(
+        "SELECT a.id, a.owner_id, u.username, a.title, a.description, a.visibility, a.parent_id,
+            coalesce((SELECT p.id {members} AND p.id = a.cover_photo_id),
+                     (SELECT p.id {members}
+                      ORDER BY coalesce(p.taken_at, p.created_at) DESC, p.id DESC LIMIT 1)),
+            (SELECT count(*) {members}) AS photo_count,
+            (SELECT count(*) FROM album_likes l WHERE l.album_id = a.id) AS like_count,
+            EXISTS (SELECT 1 FROM album_likes l WHERE l.album_id = a.id AND l.user_id = {me}),
+            a.created_at, a.updated_at
+         FROM albums a JOIN users u ON u.id = a.owner_id"
+    )
+}
+
+fn album_from_row(row: &Row<'_>) -> rusqlite::Result<Album> {
+    let visibility: String = row.get(5)?;
+    Ok(Album {
+        id: row.get(0)?,
+        owner_id: row.get(1)?,
+        owner_username: row.get(2)?,
+        title: row.get(3)?,
+        description: row.get(4)?,
+        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+        parent_id: row.get(6)?,
+        cover_photo_id: row.get(7)?,
+        cover_is_public: false,
+        photo_count: row.get(8)?,
+        like_count: row.get(9)?,
+        liked_by_me: row.get(10)?,
+        created_at: row.get(11)?,
+        updated_at: row.get(12)?,
+    })
+}
+
+/// Marks albums whose cover photo is public itself.
+fn mark_public_covers(conn: &Connection, albums: &mut [Album]) -> rusqlite::Result<()> {
+    let ids: Vec<String> = albums
+        .iter()
+        .filter_map(|a| a.cover_photo_id)
+        .map(|id| id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id FROM photos WHERE id IN ({}) AND visibility = 'public'",
+        ids.join(",")
+    ))?;
+    let public: std::collections::HashSet<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for album in albums {
+        album.cover_is_public = album.cover_photo_id.is_some_and(|id| public.contains(&id));
+    }
+    Ok(())
+}
+
+/// One album, if `condition` (over `a`) holds for it.
+pub fn find_album(
+    conn: &Connection,
+    id: i64,
+    viewer: Viewer,
+    condition: &str,
+) -> rusqlite::Result<Option<Album>> {
+    let sql = format!("{} WHERE a.id = ?1 AND {condition}", album_select(viewer));
+    let Some(album) = conn.query_row(&sql, [id], album_from_row).optional()? else {
+        return Ok(None);
+    };
+    let mut albums = [album];
+    mark_public_covers(conn, &mut albums)?;
+    let [album] = albums;
+    Ok(Some(album))
+}
+
+/// One page of albums matching `condition` and the total.
+pub fn list_albums(
+    conn: &Connection,
+    viewer: Viewer,
+    condition: &str,
+    order_by: &str,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<Album>, i64)> {
+    let total = conn.query_row(
+        &format!("SELECT count(*) FROM albums a WHERE {condition}"),
+        [],
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "{} WHERE {condition} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
+        album_select(viewer)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut albums = stmt
+        .query_map([], album_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    mark_public_covers(conn, &mut albums)?;
+    Ok((albums, total))
+}
+
+pub struct NewAlbum<'a> {
+    pub owner_id: i64,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub visibility: Visibility,
+    pub parent_id: Option<i64>,
+}
+
+pub fn insert_album(conn: &Connection, a: &NewAlbum<'_>, now: i64) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO albums (owner_id, title, description, visibility, parent_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            a.owner_id,
+            a.title,
+            a.description,
+            a.visibility.as_str(),
+            a.parent_id,
+            now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Fields an album update may change; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct AlbumChange {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub visibility: Option<Visibility>,
+    pub parent_id: Option<Option<i64>>,
+}
+
+pub fn update_album(
+    conn: &Connection,
+    id: i64,
+    c: &AlbumChange,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE albums SET
+            title = coalesce(?2, title),
+            description = CASE WHEN ?3 THEN ?4 ELSE description END,
+            visibility = coalesce(?5, visibility),
+            parent_id = CASE WHEN ?6 THEN ?7 ELSE parent_id END,
+            updated_at = ?8
+         WHERE id = ?1",
+        params![
+            id,
+            c.title,
+            c.description.is_some(),
+            c.description.clone().flatten(),
+            c.visibility.map(Visibility::as_str),
+            c.parent_id.is_some(),
+            c.parent_id.flatten(),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Owner of an album, if it exists.
+pub fn album_owner(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT owner_id FROM albums WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// `ancestor` is `id` itself or one of its parents, grandparents, ...
+pub fn is_ancestor_or_self(conn: &Connection, ancestor: i64, id: i64) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "WITH RECURSIVE up(id) AS (
+             SELECT ?2
+             UNION SELECT a.parent_id FROM albums a JOIN up ON a.id = up.id WHERE a.parent_id IS NOT NULL
+         )
+         SELECT EXISTS (SELECT 1 FROM up WHERE id = ?1)",
+        params![ancestor, id],
+        |r| r.get(0),
+    )
+}
+
+/// Deletes an album; its children move up to its parent.
+pub fn delete_album(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE albums SET parent_id = (SELECT parent_id FROM albums WHERE id = ?1), updated_at = ?2
+         WHERE parent_id = ?1",
+        params![id, now],
+    )?;
+    conn.execute("DELETE FROM albums WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Live photos of `owner` in album `id`.
+pub fn owned_live_photos(conn: &Connection, id: i64, owner: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.id FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
+         WHERE ap.album_id = ?1 AND p.owner_id = ?2 AND p.deleted_at IS NULL ORDER BY p.id",
+    )?;
+    let ids = stmt.query_map(params![id, owner], |r| r.get(0))?.collect();
+    ids
+}
+
+/// Photo `photo` is in album `id`, not in trash, and `condition` (over `p`) holds for it.
+pub fn has_live_photo(
+    conn: &Connection,
+    id: i64,
+    photo: i64,
+    condition: &str,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
+             WHERE ap.album_id = ?1 AND p.id = ?2 AND p.deleted_at IS NULL AND {condition})"
+        ),
+        params![id, photo],
+        |r| r.get(0),
+    )
+}
+
+pub fn set_cover(conn: &Connection, id: i64, photo: i64, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE albums SET cover_photo_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, photo, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_like(
+    conn: &Connection,
+    album: i64,
+    user: i64,
+    liked: bool,
+    now: i64,
+) -> rusqlite::Result<(i64, bool)> {
+    if liked {
+        conn.execute(
+            "INSERT OR IGNORE INTO album_likes (album_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+            params![album, user, now],
+        )?;
+    } else {
+        conn.execute(
+            "DELETE FROM album_likes WHERE album_id = ?1 AND user_id = ?2",
+            params![album, user],
+        )?;
+    }
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM album_likes WHERE album_id = ?1),
+                EXISTS (SELECT 1 FROM album_likes WHERE album_id = ?1 AND user_id = ?2)",
+        params![album, user],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
