@@ -14,5 +14,6 @@ pub mod memory;
 pub mod photos;
 pub mod ratelimit;
 pub mod sharing;
+pub mod stats;
 pub mod tls;
 pub mod visibility;

@@ -45,7 +45,8 @@ fn same_family(user: &str, me: i64) -> String {
 }
 
 /// `p` is in an album of its owner that is public.
-const IN_PUBLIC_ALBUM: &str = "EXISTS (SELECT 1 FROM album_photos ap JOIN albums a ON a.id = ap.album_id
+const IN_PUBLIC_ALBUM: &str =
+    "EXISTS (SELECT 1 FROM album_photos ap JOIN albums a ON a.id = ap.album_id
      WHERE ap.photo_id = p.id AND a.visibility = 'public' AND a.owner_id = p.owner_id)";
 
 /// `p` is in a family album of `me`'s family and its owner is in that family too.

@@ -63,18 +63,9 @@ async fn album_photos(
     req: &Request,
 ) -> Result<Page<super::photo_models::PhotoResponse>> {
     let params = ListParams {
-        scope: Scope::Visible,
-        owner_id: None,
         album_id: Some(id),
-        tag: None,
-        favorite: None,
-        year: None,
-        month: None,
-        visibility: None,
-        status: None,
         sort: parse_sort(sort, req)?,
-        limit: paging.per_page,
-        offset: paging.offset(),
+        ..ListParams::page(Scope::Visible, paging.per_page, paging.offset())
     };
     let (photos, total) = state.library().list_photos(viewer, params).await?;
     let items = photos
@@ -174,7 +165,10 @@ impl AlbumsApi {
             .sharing()
             .list_albums(Viewer::User(auth.0), params)
             .await?;
-        let items = albums.into_iter().map(|a| present_album(&state, a)).collect();
+        let items = albums
+            .into_iter()
+            .map(|a| present_album(&state, a))
+            .collect();
         Result::Ok(Envelope(paging.page_of(items, total)))
     }
 
@@ -204,6 +198,7 @@ impl AlbumsApi {
 
     /// Photos in the album the caller can see (trash left out), sorted as `GET /photos`.
     #[oai(path = "/:id/photos", method = "get")]
+    #[allow(clippy::too_many_arguments)]
     async fn photos(
         &self,
         state: Data<&AppState>,
@@ -257,11 +252,7 @@ impl AlbumsApi {
     ) -> Result<Empty> {
         state
             .sharing()
-            .delete_album(
-                Viewer::User(auth.0),
-                id.0,
-                delete_photos.0.unwrap_or(false),
-            )
+            .delete_album(Viewer::User(auth.0), id.0, delete_photos.0.unwrap_or(false))
             .await?;
         Result::Ok(empty())
     }
@@ -397,7 +388,12 @@ impl AlbumsApi {
     }
 }
 
-async fn like(state: &AppState, auth: &BearerAuth, id: i64, liked: bool) -> Result<Ok<LikeResponse>> {
+async fn like(
+    state: &AppState,
+    auth: &BearerAuth,
+    id: i64,
+    liked: bool,
+) -> Result<Ok<LikeResponse>> {
     let (like_count, liked_by_me) = state.sharing().like_album(&auth.0, id, liked).await?;
     Result::Ok(Envelope(LikeResponse {
         like_count,

@@ -3,8 +3,10 @@
 pub mod album_models;
 pub mod albums;
 pub mod auth;
+pub mod community;
 pub mod envelope;
 pub mod error;
+pub mod family;
 mod middleware;
 pub mod multipart;
 pub mod photo_files;
@@ -12,7 +14,9 @@ pub mod photo_models;
 pub mod photo_upload;
 pub mod photos;
 pub mod security;
+pub mod stats;
 pub mod system;
+pub mod timeline;
 pub mod users;
 
 use poem::endpoint::BoxEndpoint;
@@ -34,6 +38,14 @@ pub enum ApiTags {
     Photos,
     /// Nested albums, their photos, covers, sharing and likes
     Albums,
+    /// Families: invite codes, members, what they share
+    Family,
+    /// Public albums and photos, no login needed
+    Community,
+    /// Photos by year and month
+    Timeline,
+    /// Statistics and administration
+    Admin,
 }
 
 pub type Apis = (
@@ -43,6 +55,10 @@ pub type Apis = (
     photos::PhotosApi,
     photo_files::PhotoFilesApi,
     albums::AlbumsApi,
+    family::FamilyApi,
+    community::CommunityApi,
+    timeline::TimelineApi,
+    stats::StatsApi,
 );
 
 /// The OpenAPI service of every endpoint, mounted at `/api/v1`.
@@ -55,6 +71,10 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             photos::PhotosApi,
             photo_files::PhotoFilesApi,
             albums::AlbumsApi,
+            family::FamilyApi,
+            community::CommunityApi,
+            timeline::TimelineApi,
+            stats::StatsApi,
         ),
         "Photox API",
         env!("CARGO_PKG_VERSION"),

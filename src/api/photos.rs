@@ -162,18 +162,7 @@ impl PhotosApi {
         per_page: Query<Option<i64>>,
     ) -> Result<Ok<Page<PhotoResponse>>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
-        let scope = match scope.0.as_deref() {
-            None | Some("mine") => Scope::Mine,
-            Some("family") => Scope::Family,
-            Some(_) => {
-                return Err(ApiError::validation(
-                    StatusCode::BAD_REQUEST,
-                    "scope",
-                    "must be mine or family",
-                    "INVALID_VALUE",
-                ))
-            }
-        };
+        let scope = parse_scope(scope.0)?;
         if month.0.is_some_and(|m| !(1..=12).contains(&m)) {
             return Err(ApiError::validation(
                 StatusCode::BAD_REQUEST,
@@ -522,6 +511,20 @@ async fn update_photo(
     Result::Ok(Envelope(present(state, photo)))
 }
 
+/// `scope=mine` (default) or `family`.
+pub(super) fn parse_scope(scope: Option<String>) -> Result<Scope> {
+    match scope.as_deref().map(str::trim) {
+        None | Some("") | Some("mine") => Result::Ok(Scope::Mine),
+        Some("family") => Result::Ok(Scope::Family),
+        Some(_) => Err(ApiError::validation(
+            StatusCode::BAD_REQUEST,
+            "scope",
+            "must be mine or family",
+            "INVALID_VALUE",
+        )),
+    }
+}
+
 pub(super) fn parse_sort(sort: Option<String>, req: &Request) -> Result<(SortKey, bool)> {
     let text = sort.or_else(|| raw_query_value(req, &["ordering"]).map(|(_, v)| v));
     match text {
@@ -530,7 +533,7 @@ pub(super) fn parse_sort(sort: Option<String>, req: &Request) -> Result<(SortKey
             ApiError::validation(
                 StatusCode::BAD_REQUEST,
                 "sort",
-                "must be taken_at, created_at, title or size, optionally with -",
+                "must be taken_at, created_at, updated_at, title, size or likes, optionally with -",
                 "INVALID_VALUE",
             )
         }),

@@ -327,9 +327,16 @@ impl UsersApi {
         /// Also delete everything the user owns.
         purge: Query<Option<bool>>,
     ) -> Result<Empty> {
+        let purge = purge.0.unwrap_or(false);
+        state
+            .accounts()
+            .ensure_deletable(&auth.0, id.0, purge)
+            .await?;
+        // A family owner hands the family on before the account goes.
+        state.sharing().remove_from_family(id.0).await?;
         state
             .library()
-            .delete_account(state.accounts(), &auth.0, id.0, purge.0.unwrap_or(false))
+            .delete_account(state.accounts(), &auth.0, id.0, purge)
             .await?;
         Result::Ok(empty())
     }

@@ -146,6 +146,13 @@ pub fn inserted_id(
     }
 }
 
+/// A transaction that takes the write lock at once. A deferred one that reads first and writes
+/// later fails with "database is locked" when another connection wrote in between (WAL snapshot),
+/// which `busy_timeout` cannot wait out; every read-then-write transaction uses this.
+pub fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 /// Seconds since the Unix epoch; every timestamp in the database uses it.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -110,6 +110,59 @@ pub fn count_by_state(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>>
     rows
 }
 
+/// A job row as the admin view shows it.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    /// The job's parameters as stored (JSON).
+    pub payload: String,
+    pub state: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One page of jobs, optionally in one state, newest first, and the total.
+pub fn list_jobs(
+    conn: &Connection,
+    state: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<JobRow>, i64)> {
+    let total = conn.query_row(
+        "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR state = ?1",
+        [state],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT id, kind, payload, state, attempts, max_attempts, run_at, last_error, created_at,
+                updated_at
+         FROM jobs WHERE ?1 IS NULL OR state = ?1 ORDER BY updated_at DESC, id DESC
+         LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt
+        .query_map(rusqlite::params![state, limit, offset], |r| {
+            Ok(JobRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                payload: r.get(2)?,
+                state: r.get(3)?,
+                attempts: r.get(4)?,
+                max_attempts: r.get(5)?,
+                run_at: r.get(6)?,
+                last_error: r.get(7)?,
+                created_at: r.get(8)?,
+                updated_at: r.get(9)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
 /// Seconds to wait before attempt `attempt + 1`: 10 s, 40 s, 160 s, ... capped at one hour.
 pub fn backoff_secs(attempt: i64) -> i64 {
     let exp = attempt.clamp(1, 10) as u32 - 1;

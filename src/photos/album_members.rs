@@ -31,19 +31,20 @@ pub fn check_album_accepts(
     viewer: Viewer,
     album_id: i64,
 ) -> Result<(), AppError> {
-    let (visible, accepts): (bool, bool) = conn.query_row(
-        &format!(
-            "SELECT {}, {} FROM albums a WHERE a.id = ?1",
-            album_visible_sql(viewer),
-            album_accepts_photos_sql(viewer)
-        ),
-        [album_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .or_else(|e| match e {
-        rusqlite::Error::QueryReturnedNoRows => Ok((false, false)),
-        e => Err(e),
-    })?;
+    let (visible, accepts): (bool, bool) = conn
+        .query_row(
+            &format!(
+                "SELECT {}, {} FROM albums a WHERE a.id = ?1",
+                album_visible_sql(viewer),
+                album_accepts_photos_sql(viewer)
+            ),
+            [album_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok((false, false)),
+            e => Err(e),
+        })?;
     match (visible, accepts) {
         (false, _) => Err(PhotoError::AlbumNotFound.into()),
         (true, false) => Err(PhotoError::NotAlbumContributor.into()),
@@ -100,7 +101,7 @@ impl Library {
         check_count(&photo_ids)?;
         self.db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 check_album_accepts(&tx, viewer, album_id)?;
                 let now = now();
                 let mut out = Added::default();
@@ -143,7 +144,7 @@ impl Library {
         let manages = format!("(a.owner_id = {me} OR {})", viewer.is_admin() as i32);
         self.db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 check_album_accepts(&tx, viewer, album_id)?;
                 let is_manager: bool = tx.query_row(
                     &format!("SELECT {manages} FROM albums a WHERE a.id = ?1"),

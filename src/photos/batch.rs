@@ -2,10 +2,10 @@
 
 use super::library::{normalize_tags, Library};
 use super::repo::{self, PhotoChange};
-use crate::visibility::ensure_can_modify;
 use super::{PhotoError, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::error::{AppError, ValidationErrors};
+use crate::visibility::ensure_can_modify;
 
 /// Most photos one batch may name.
 pub const MAX_BATCH: usize = 500;

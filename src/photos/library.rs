@@ -7,14 +7,14 @@ use rusqlite::types::Value;
 use super::repo::{self, PhotoChange, PhotoQuery};
 use super::signing::UrlSigner;
 use super::storage::{FileKey, Rendition, Storage};
-use crate::visibility::{
-    album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
-};
 use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
 use crate::jobs::JobSignal;
+use crate::visibility::{
+    album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
+};
 
 /// Upload and storage limits from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -42,14 +42,18 @@ pub enum Scope {
     Family,
     /// Every photo the viewer may see (album pages, admin views).
     Visible,
+    /// Public photos (the community feed).
+    Public,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
     TakenAt,
     CreatedAt,
+    UpdatedAt,
     Title,
     Size,
+    Likes,
 }
 
 impl SortKey {
@@ -62,18 +66,22 @@ impl SortKey {
         let key = match field {
             "taken_at" => SortKey::TakenAt,
             "created_at" => SortKey::CreatedAt,
+            "updated_at" => SortKey::UpdatedAt,
             "title" => SortKey::Title,
             "size" => SortKey::Size,
+            "likes" | "like_count" => SortKey::Likes,
             _ => return None,
         };
         Some((key, descending))
     }
 
-    fn sql(self, descending: bool) -> String {
+    pub fn sql(self, descending: bool) -> String {
         let dir = if descending { "DESC" } else { "ASC" };
         let column = match self {
             SortKey::TakenAt => "coalesce(p.taken_at, p.created_at)",
             SortKey::CreatedAt => "p.created_at",
+            SortKey::UpdatedAt => "p.updated_at",
+            SortKey::Likes => "(SELECT count(*) FROM photo_likes l WHERE l.photo_id = p.id)",
             SortKey::Title => "coalesce(p.title, p.original_filename) COLLATE NOCASE",
             SortKey::Size => "p.size",
         };
@@ -98,6 +106,26 @@ pub struct ListParams {
     pub sort: (SortKey, bool),
     pub limit: i64,
     pub offset: i64,
+}
+
+impl ListParams {
+    /// No filters, newest first by `taken_at`.
+    pub fn page(scope: Scope, limit: i64, offset: i64) -> Self {
+        Self {
+            scope,
+            owner_id: None,
+            album_id: None,
+            tag: None,
+            favorite: None,
+            year: None,
+            month: None,
+            visibility: None,
+            status: None,
+            sort: (SortKey::TakenAt, true),
+            limit,
+            offset,
+        }
+    }
 }
 
 impl Library {
@@ -130,8 +158,7 @@ impl Library {
         let condition = photo_detail_sql(viewer);
         self.db
             .run(move |conn| {
-                Ok(repo::find_photo(conn, id, viewer, &condition)?
-                    .ok_or(PhotoError::NotFound)?)
+                Ok(repo::find_photo(conn, id, viewer, &condition)?.ok_or(PhotoError::NotFound)?)
             })
             .await
     }
@@ -142,12 +169,33 @@ impl Library {
         viewer: Viewer,
         params: ListParams,
     ) -> Result<(Vec<Photo>, i64), AppError> {
+        let (conditions, values) = self.photo_filter(viewer, &params).await?;
+        let query = PhotoQuery {
+            conditions,
+            params: values,
+            order_by: params.sort.0.sql(params.sort.1),
+            limit: params.limit,
+            offset: params.offset,
+        };
+        self.db
+            .run(move |conn| Ok(repo::list_photos(conn, viewer, &query)?))
+            .await
+    }
+
+    /// The WHERE conditions (over `p`) and their parameters for `params`; `AlbumNotFound` when
+    /// the album filter names an album the viewer cannot see.
+    pub async fn photo_filter(
+        &self,
+        viewer: Viewer,
+        params: &ListParams,
+    ) -> Result<(Vec<String>, Vec<Value>), AppError> {
         let me = viewer.user_id().unwrap_or(-1);
         let mut conditions = vec!["p.deleted_at IS NULL".to_string()];
         conditions.push(match params.scope {
             Scope::Mine => format!("p.owner_id = {me}"),
             Scope::Family => family_scope_sql(me),
             Scope::Visible => photo_visible_sql(viewer),
+            Scope::Public => "p.visibility = 'public'".into(),
         });
         let mut values: Vec<Value> = Vec::new();
         let mut bind = |conditions: &mut Vec<String>, sql: &str, value: Value| {
@@ -172,7 +220,7 @@ impl Library {
         if let Some(owner) = params.owner_id {
             bind(&mut conditions, "p.owner_id = ?", Value::Integer(owner));
         }
-        if let Some(tag) = params.tag {
+        if let Some(tag) = params.tag.clone() {
             bind(
                 &mut conditions,
                 "EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.name = ? COLLATE NOCASE)",
@@ -214,16 +262,7 @@ impl Library {
                 Value::Text(status.as_str().into()),
             );
         }
-        let query = PhotoQuery {
-            conditions,
-            params: values,
-            order_by: params.sort.0.sql(params.sort.1),
-            limit: params.limit,
-            offset: params.offset,
-        };
-        self.db
-            .run(move |conn| Ok(repo::list_photos(conn, viewer, &query)?))
-            .await
+        Ok((conditions, values))
     }
 
     /// Changes a photo; `tags` replaces its manual tags (AI tags stay).
@@ -242,7 +281,7 @@ impl Library {
         }
         self.db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 repo::update_photo(&tx, id, &change, now())?;
                 if let Some(tags) = tags {
                     let weighted: Vec<(String, f64)> = tags.into_iter().map(|t| (t, 1.0)).collect();
@@ -322,7 +361,8 @@ impl Library {
         let photo = if signed {
             self.db
                 .run(move |conn| {
-                    Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?.ok_or(PhotoError::NotFound)?)
+                    Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?
+                        .ok_or(PhotoError::NotFound)?)
                 })
                 .await?
         } else {

@@ -7,6 +7,7 @@ pub mod processing;
 pub mod repo;
 pub mod signing;
 pub mod storage;
+pub mod timeline;
 pub mod trash;
 pub mod upload;
 pub mod verify;

@@ -5,13 +5,13 @@ use super::library::{file_key, Library};
 use super::repo;
 use super::storage::Rendition;
 use super::upload::{camera_info, location};
-use crate::visibility::ensure_can_modify;
 use super::{Photo, PhotoError, Status, Viewer};
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
 use crate::jobs::{queue, Job, JobError};
 use crate::media::sniff::ImageKind;
 use crate::media::{exif, thumbnail, MediaError};
+use crate::visibility::ensure_can_modify;
 
 /// Steps `reprocess` may redo.
 pub const REPROCESS_STEPS: &[&str] = &["exif", "thumbnails", "tags"];
@@ -180,7 +180,7 @@ impl Library {
     pub async fn queue_steps(&self, id: i64, steps: Vec<String>) -> Result<(), AppError> {
         self.db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 let now = now();
                 for step in &steps {
                     let job = match step.as_str() {

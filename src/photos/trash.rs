@@ -4,11 +4,11 @@
 use super::library::{file_key, Library};
 use super::repo::{self, PhotoQuery};
 use super::storage;
-use crate::visibility::ensure_can_modify;
 use super::{Photo, PhotoError, Viewer};
 use crate::auth::{Accounts, Caller};
 use crate::db::now;
 use crate::error::AppError;
+use crate::visibility::ensure_can_modify;
 
 impl Library {
     pub fn trash_retention_secs(&self) -> i64 {

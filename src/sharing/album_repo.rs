@@ -146,12 +146,7 @@ pub struct AlbumChange {
     pub parent_id: Option<Option<i64>>,
 }
 
-pub fn update_album(
-    conn: &Connection,
-    id: i64,
-    c: &AlbumChange,
-    now: i64,
-) -> rusqlite::Result<()> {
+pub fn update_album(conn: &Connection, id: i64, c: &AlbumChange, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE albums SET
             title = coalesce(?2, title),

@@ -91,11 +91,7 @@ fn check_title(title: &str, errors: &mut ValidationErrors) {
 
 fn check_description(description: &str, errors: &mut ValidationErrors) {
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        errors.add(
-            "description",
-            "must be at most 5000 characters",
-            "TOO_LONG",
-        );
+        errors.add("description", "must be at most 5000 characters", "TOO_LONG");
     }
 }
 
@@ -129,7 +125,11 @@ fn check_parent(
 }
 
 impl Sharing {
-    pub async fn create_album(&self, caller: &Caller, input: AlbumInput) -> Result<Album, AppError> {
+    pub async fn create_album(
+        &self,
+        caller: &Caller,
+        input: AlbumInput,
+    ) -> Result<Album, AppError> {
         let mut errors = ValidationErrors::default();
         check_title(&input.title, &mut errors);
         if let Some(d) = &input.description {
@@ -140,7 +140,7 @@ impl Sharing {
         let id = self
             .db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 if let Some(parent) = input.parent_id {
                     check_parent(&tx, owner, None, parent)?;
                 }
@@ -236,7 +236,7 @@ impl Sharing {
         };
         self.db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 if let Some(Some(parent)) = change.parent_id {
                     check_parent(&tx, owner, Some(id), parent)?;
                 }
@@ -269,7 +269,7 @@ impl Sharing {
         }
         self.db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::db::write_tx(conn)?;
                 album_repo::delete_album(&tx, id, now())?;
                 tx.commit()?;
                 Ok(())
@@ -337,14 +337,8 @@ mod tests {
 
     #[test]
     fn album_sorts_parse() {
-        assert_eq!(
-            AlbumSort::parse("-likes"),
-            Some((AlbumSort::Likes, true))
-        );
-        assert_eq!(
-            AlbumSort::parse("title"),
-            Some((AlbumSort::Title, false))
-        );
+        assert_eq!(AlbumSort::parse("-likes"), Some((AlbumSort::Likes, true)));
+        assert_eq!(AlbumSort::parse("title"), Some((AlbumSort::Title, false)));
         assert_eq!(AlbumSort::parse("size"), None);
     }
 }

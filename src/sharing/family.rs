@@ -75,7 +75,7 @@ impl Sharing {
         let me = caller.user_id;
         self.db
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 if repo::family_of(&tx, me)?.is_some() {
                     return Err(SharingError::AlreadyInFamily.into());
                 }
@@ -102,8 +102,9 @@ impl Sharing {
         let me = caller.user_id;
         self.db
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let family = repo::family_by_code(&tx, &code)?.ok_or(SharingError::FamilyNotFound)?;
+                let tx = crate::db::write_tx(conn)?;
+                let family =
+                    repo::family_by_code(&tx, &code)?.ok_or(SharingError::FamilyNotFound)?;
                 if repo::family_of(&tx, me)?.is_some() {
                     return Err(SharingError::AlreadyInFamily.into());
                 }
@@ -138,7 +139,7 @@ impl Sharing {
     pub async fn remove_from_family(&self, user: i64) -> Result<bool, AppError> {
         self.db
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let left = leave_family(&tx, user, now())?;
                 tx.commit()?;
                 Ok(left)
@@ -151,7 +152,7 @@ impl Sharing {
         let me = caller.user_id;
         self.db
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let (family, owner) = membership(&tx, me)?;
                 if !owner {
                     return Err(SharingError::NotFamilyOwner.into());
@@ -169,7 +170,7 @@ impl Sharing {
         let me = caller.user_id;
         self.db
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx = crate::db::write_tx(conn)?;
                 let (family, owner) = membership(&tx, me)?;
                 if !owner {
                     return Err(SharingError::NotFamilyOwner.into());

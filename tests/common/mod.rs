@@ -90,6 +90,14 @@ impl TestServer {
         config.server.listen = "127.0.0.1:0".into();
         config.limits.login_per_minute = 10_000;
         edit(&mut config);
+        // PHOTOX_TEST_LOG=debug shows the daemon's log while debugging a test.
+        if let Ok(level) = std::env::var("PHOTOX_TEST_LOG") {
+            static LOG: std::sync::Once = std::sync::Once::new();
+            LOG.call_once(|| {
+                let level = level.parse().unwrap_or(log::LevelFilter::Debug);
+                photox::logging::init(&config.log, level);
+            });
+        }
         let state = AppState::open(config, None, Overrides::default()).unwrap();
         let acceptor = TcpListener::bind("127.0.0.1:0")
             .into_acceptor()
@@ -187,6 +195,21 @@ impl TestServer {
     pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
         self.send(Self::with_token(
             self.client.put(self.url(path)).json(&body),
+            token,
+        ))
+        .await
+    }
+
+    /// Any method with a JSON body (e.g. DELETE with `{photo_ids}`).
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Resp {
+        self.send(Self::with_token(
+            self.client.request(method, self.url(path)).json(&body),
             token,
         ))
         .await

@@ -1,0 +1,240 @@
+//! `/api/v1/stats` and the admin views `/api/v1/admin/*` (API.md §11).
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::types::Any;
+use poem_openapi::{Object, OpenApi};
+
+use super::envelope::{Envelope, Ok, Page, Paging};
+use super::error::ApiError;
+use super::photo_models::PhotoResponse;
+use super::photos::{parse_sort, present};
+use super::security::BearerAuth;
+use super::{timestamp, ApiTags};
+use crate::app::AppState;
+use crate::jobs::queue::{self, JobRow};
+use crate::photos::library::{ListParams, Scope};
+use crate::photos::Viewer;
+use crate::stats;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Debug, Object)]
+pub struct SystemStatsResponse {
+    pub users: i64,
+    /// Photos not in trash, of every user.
+    pub photos: i64,
+    /// Bytes of every original on disk, trash included.
+    pub storage_used_bytes: i64,
+    /// Free bytes on the file system of the data directory.
+    pub disk_free_bytes: u64,
+    /// Background jobs waiting or running.
+    pub jobs_pending: i64,
+    pub jobs_failed: i64,
+    /// Originals not yet mirrored (0 while mirroring is off).
+    pub mirror_pending: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct StatsResponse {
+    /// The caller's photos not in trash.
+    pub photos: i64,
+    /// Albums the caller owns.
+    pub albums: i64,
+    /// Distinct tags on the caller's photos.
+    pub tags: i64,
+    /// Bytes of the caller's originals not in trash.
+    pub storage_used_bytes: i64,
+    /// Bytes of the caller's originals in trash.
+    pub trash_bytes: i64,
+    /// Admins only.
+    #[oai(skip_serializing_if_is_none)]
+    pub system: Option<SystemStatsResponse>,
+}
+
+#[derive(Debug, Object)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct JobResponse {
+    pub id: i64,
+    /// thumbnails, exif, ...
+    pub kind: String,
+    /// The photo the job works on, when it works on one.
+    pub photo_id: Option<i64>,
+    /// pending, running, done or failed.
+    pub state: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// When a pending job may run next.
+    pub run_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Object)]
+pub struct JobsResponse {
+    /// Jobs per state (done jobs are pruned after a day).
+    pub counts: JobCounts,
+    pub items: Vec<JobResponse>,
+    pub pagination: super::envelope::Pagination,
+}
+
+fn job_response(j: JobRow) -> JobResponse {
+    let photo_id = serde_json::from_str::<serde_json::Value>(&j.payload)
+        .ok()
+        .and_then(|v| v.get("photo_id").and_then(serde_json::Value::as_i64));
+    JobResponse {
+        id: j.id,
+        kind: j.kind,
+        photo_id,
+        state: j.state,
+        attempts: j.attempts,
+        max_attempts: j.max_attempts,
+        run_at: timestamp(j.run_at),
+        last_error: j.last_error,
+        created_at: timestamp(j.created_at),
+        updated_at: timestamp(j.updated_at),
+    }
+}
+
+pub struct StatsApi;
+
+#[OpenApi(tag = "ApiTags::Admin")]
+impl StatsApi {
+    /// The caller's figures; admins also get `system`.
+    #[oai(path = "/stats", method = "get")]
+    async fn stats(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Ok<StatsResponse>> {
+        let mine = stats::for_user(state.db(), auth.0.user_id).await?;
+        let system = if auth.0.is_admin() {
+            let s = stats::for_system(state.db(), state.library().storage()).await?;
+            Some(SystemStatsResponse {
+                users: s.users,
+                photos: s.photos,
+                storage_used_bytes: s.storage_used_bytes,
+                disk_free_bytes: s.disk_free_bytes,
+                jobs_pending: s.jobs_pending,
+                jobs_failed: s.jobs_failed,
+                mirror_pending: s.mirror_pending,
+            })
+        } else {
+            None
+        };
+        Result::Ok(Envelope(StatsResponse {
+            photos: mine.photos,
+            albums: mine.albums,
+            tags: mine.tags,
+            storage_used_bytes: mine.storage_used_bytes,
+            trash_bytes: mine.trash_bytes,
+            system,
+        }))
+    }
+
+    /// Every user's photos not in trash (admin only); `user_id` narrows to one owner. Sorted
+    /// as `GET /photos`.
+    #[oai(path = "/admin/photos", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn admin_photos(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        user_id: Query<Option<i64>>,
+        sort: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<Page<PhotoResponse>>> {
+        auth.0
+            .require_admin()
+            .map_err(crate::error::AppError::from)?;
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let params = ListParams {
+            owner_id: user_id.0,
+            sort: parse_sort(sort.0, req)?,
+            ..ListParams::page(Scope::Visible, paging.per_page, paging.offset())
+        };
+        let (photos, total) = state
+            .library()
+            .list_photos(Viewer::User(auth.0), params)
+            .await?;
+        let items = photos.into_iter().map(|p| present(&state, p)).collect();
+        Result::Ok(Envelope(paging.page_of(items, total)))
+    }
+
+    /// Background work (admin only): counts per state and the jobs, newest first; `state`
+    /// narrows to pending, running, done or failed.
+    #[oai(path = "/admin/jobs", method = "get")]
+    async fn admin_jobs(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        #[oai(name = "state")] job_state: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<JobsResponse>> {
+        auth.0
+            .require_admin()
+            .map_err(crate::error::AppError::from)?;
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let filter = job_state.0.filter(|s| !s.trim().is_empty());
+        if let Some(s) = &filter {
+            if !["pending", "running", "done", "failed"].contains(&s.as_str()) {
+                return Err(ApiError::validation(
+                    StatusCode::BAD_REQUEST,
+                    "state",
+                    "must be pending, running, done or failed",
+                    "INVALID_VALUE",
+                ));
+            }
+        }
+        let (limit, offset) = (paging.per_page, paging.offset());
+        let (counts, (rows, total)) = state
+            .db()
+            .run(move |conn| {
+                Ok((
+                    queue::count_by_state(conn)?,
+                    queue::list_jobs(conn, filter.as_deref(), limit, offset)?,
+                ))
+            })
+            .await?;
+        let count = |name: &str| {
+            counts
+                .iter()
+                .find(|(s, _)| s == name)
+                .map_or(0, |(_, n)| *n)
+        };
+        let page = paging.page_of(rows.into_iter().map(job_response).collect(), total);
+        Result::Ok(Envelope(JobsResponse {
+            counts: JobCounts {
+                pending: count("pending"),
+                running: count("running"),
+                done: count("done"),
+                failed: count("failed"),
+            },
+            items: page.items,
+            pagination: page.pagination,
+        }))
+    }
+
+    /// The effective configuration (admin only), secrets masked.
+    #[oai(path = "/admin/settings", method = "get")]
+    async fn admin_settings(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Ok<Any<serde_json::Value>>> {
+        auth.0
+            .require_admin()
+            .map_err(crate::error::AppError::from)?;
+        Result::Ok(Envelope(Any(state.config().masked())))
+    }
+}

@@ -1,0 +1,123 @@
+//! `/api/v1/timeline`: photos by year and month on `taken_at`, else `created_at`.
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{Object, OpenApi};
+
+use super::envelope::{Envelope, Ok, Page, Paging};
+use super::error::ApiError;
+use super::photo_models::PhotoResponse;
+use super::photos::{parse_scope, parse_sort, present};
+use super::security::BearerAuth;
+use super::ApiTags;
+use crate::app::AppState;
+use crate::photos::library::ListParams;
+use crate::photos::Viewer;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Debug, Object)]
+pub struct TimelineMonth {
+    pub month: u32,
+    pub count: i64,
+    /// The month's newest photo.
+    pub cover: PhotoResponse,
+}
+
+#[derive(Debug, Object)]
+pub struct TimelineYear {
+    pub year: i32,
+    pub count: i64,
+    /// Newest first.
+    pub months: Vec<TimelineMonth>,
+}
+
+#[derive(Debug, Object)]
+pub struct TimelineResponse {
+    /// Newest first.
+    pub years: Vec<TimelineYear>,
+}
+
+fn bad(field: &str, message: &str) -> ApiError {
+    ApiError::validation(StatusCode::BAD_REQUEST, field, message, "OUT_OF_RANGE")
+}
+
+pub struct TimelineApi;
+
+#[OpenApi(prefix_path = "/timeline", tag = "ApiTags::Timeline")]
+impl TimelineApi {
+    /// Photo counts per year and month (UTC) with a cover photo each; `year` narrows to one
+    /// year; `scope=family` counts what the caller sees through the family.
+    #[oai(path = "/", method = "get")]
+    async fn years(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        year: Query<Option<i32>>,
+        scope: Query<Option<String>>,
+    ) -> Result<Ok<TimelineResponse>> {
+        let params = ListParams {
+            year: year.0,
+            ..ListParams::page(parse_scope(scope.0)?, 1, 0)
+        };
+        let years = state
+            .library()
+            .timeline(Viewer::User(auth.0), params)
+            .await?;
+        let years = years
+            .into_iter()
+            .map(|y| TimelineYear {
+                year: y.year,
+                count: y.count,
+                months: y
+                    .months
+                    .into_iter()
+                    .map(|m| TimelineMonth {
+                        month: m.month,
+                        count: m.count,
+                        cover: present(&state, m.cover),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Result::Ok(Envelope(TimelineResponse { years }))
+    }
+
+    /// The photos of one month, paginated, sorted as `GET /photos` (default `-taken_at`).
+    #[oai(path = "/:year/:month", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn month(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        year: Path<i32>,
+        month: Path<u32>,
+        scope: Query<Option<String>>,
+        sort: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<Page<PhotoResponse>>> {
+        if !(1..=12).contains(&month.0) {
+            return Err(bad("month", "must be 1 to 12"));
+        }
+        if !(1..=9999).contains(&year.0) {
+            return Err(bad("year", "must be 1 to 9999"));
+        }
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let params = ListParams {
+            year: Some(year.0),
+            month: Some(month.0),
+            sort: parse_sort(sort.0, req)?,
+            ..ListParams::page(parse_scope(scope.0)?, paging.per_page, paging.offset())
+        };
+        let (photos, total) = state
+            .library()
+            .list_photos(Viewer::User(auth.0), params)
+            .await?;
+        let items = photos.into_iter().map(|p| present(&state, p)).collect();
+        Result::Ok(Envelope(paging.page_of(items, total)))
+    }
+}
