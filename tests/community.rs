@@ -176,3 +176,55 @@ async fn community_lists_only_public_content_with_exact_totals() {
         .await
         .expect(401);
 }
+
+#[tokio::test]
+async fn everything_but_public_content_needs_a_token() {
+    let s = TestServer::start().await;
+    let root = s.register("root").await;
+    let album = s
+        .post("/albums", Some(&root.access), json!({"title": "t"}))
+        .await;
+    let a = album.data()["id"].as_i64().unwrap();
+    use reqwest::Method as M;
+    let protected = [
+        (M::GET, "/albums".to_string()),
+        (M::POST, "/albums".to_string()),
+        (M::PUT, format!("/albums/{a}")),
+        (M::PATCH, format!("/albums/{a}")),
+        (M::DELETE, format!("/albums/{a}")),
+        (M::POST, format!("/albums/{a}/photos")),
+        (M::DELETE, format!("/albums/{a}/photos")),
+        (M::PUT, format!("/albums/{a}/cover")),
+        (M::POST, format!("/albums/{a}/share")),
+        (M::DELETE, format!("/albums/{a}/share")),
+        (M::POST, format!("/albums/{a}/like")),
+        (M::DELETE, format!("/albums/{a}/like")),
+        (M::GET, "/family".to_string()),
+        (M::POST, "/family".to_string()),
+        (M::POST, "/family/join".to_string()),
+        (M::POST, "/family/leave".to_string()),
+        (M::POST, "/family/invite_code".to_string()),
+        (M::DELETE, "/family/members/1".to_string()),
+        (M::GET, "/timeline".to_string()),
+        (M::GET, "/timeline/2024/1".to_string()),
+        (M::GET, "/stats".to_string()),
+        (M::GET, "/admin/photos".to_string()),
+        (M::GET, "/admin/jobs".to_string()),
+        (M::GET, "/admin/settings".to_string()),
+    ];
+    for (method, path) in protected {
+        let r = s.json(method.clone(), &path, None, json!({})).await;
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.text);
+        assert_eq!(r.error_type(), "AUTHENTICATION_REQUIRED");
+    }
+    // A private album answers 404 to anonymous readers, like one that does not exist.
+    for path in [
+        format!("/albums/{a}"),
+        format!("/albums/{a}/photos"),
+        "/albums/999".into(),
+    ] {
+        s.get(&path, None).await.expect(404);
+    }
+    s.get("/community/albums", None).await.expect(200);
+    s.get("/community/photos", None).await.expect(200);
+}
