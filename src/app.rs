@@ -21,6 +21,7 @@ use crate::photos::signing::UrlSigner;
 use crate::photos::storage::Storage;
 use crate::photos::upload::recover_interrupted_uploads;
 use crate::ratelimit::RateLimiter;
+use crate::search::Search;
 use crate::sharing::Sharing;
 
 /// Directories under the data dir (API.md §12).
@@ -43,6 +44,7 @@ struct StateInner {
     accounts: Accounts,
     library: Library,
     sharing: Sharing,
+    search: Search,
     jobs: JobSignal,
     limiter: RateLimiter,
     /// The last health probe; `/health` is public, so probes run at most once a second.
@@ -104,6 +106,7 @@ impl AppState {
             data_dir.join("avatars"),
         );
         let sharing = Sharing::new(db.clone(), library.clone());
+        let search = Search::new(db.clone(), library.clone());
         Ok(Self {
             inner: Arc::new(StateInner {
                 config: RwLock::new(Arc::new(config)),
@@ -114,6 +117,7 @@ impl AppState {
                 accounts,
                 library,
                 sharing,
+                search,
                 jobs,
                 limiter: RateLimiter::default(),
                 health: tokio::sync::Mutex::new(None),
@@ -143,6 +147,10 @@ impl AppState {
 
     pub fn sharing(&self) -> &Sharing {
         &self.inner.sharing
+    }
+
+    pub fn search(&self) -> &Search {
+        &self.inner.search
     }
 
     pub fn limiter(&self) -> &RateLimiter {

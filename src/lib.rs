@@ -13,6 +13,7 @@ pub mod media;
 pub mod memory;
 pub mod photos;
 pub mod ratelimit;
+pub mod search;
 pub mod sharing;
 pub mod stats;
 pub mod tls;

@@ -13,6 +13,7 @@ pub mod photo_files;
 pub mod photo_models;
 pub mod photo_upload;
 pub mod photos;
+pub mod search;
 pub mod security;
 pub mod stats;
 pub mod system;
@@ -42,6 +43,8 @@ pub enum ApiTags {
     Family,
     /// Public albums and photos, no login needed
     Community,
+    /// Full-text search with facets, and tags
+    Search,
     /// Photos by year and month
     Timeline,
     /// Statistics and administration
@@ -58,6 +61,7 @@ pub type Apis = (
     family::FamilyApi,
     community::CommunityApi,
     timeline::TimelineApi,
+    search::SearchApi,
     stats::StatsApi,
 );
 
@@ -74,6 +78,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             family::FamilyApi,
             community::CommunityApi,
             timeline::TimelineApi,
+            search::SearchApi,
             stats::StatsApi,
         ),
         "Photox API",

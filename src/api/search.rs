@@ -1,0 +1,282 @@
+//! `/api/v1/search/photos` and `/api/v1/tags` (API.md §9).
+
+use chrono::NaiveDate;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::{Object, OpenApi};
+
+use super::envelope::{raw_query_value, Envelope, Ok, Pagination, Paging};
+use super::error::ApiError;
+use super::photo_models::PhotoResponse;
+use super::photos::{parse_scope, parse_sort, present};
+use super::security::BearerAuth;
+use super::ApiTags;
+use crate::app::AppState;
+use crate::photos::library::ListParams;
+use crate::photos::Viewer;
+use crate::search::SearchFilters;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Debug, Object)]
+pub struct NameCount {
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct YearCount {
+    pub year: i32,
+    pub count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct SearchFacets {
+    /// Most used first (at most 20).
+    pub tags: Vec<NameCount>,
+    /// Newest first.
+    pub years: Vec<YearCount>,
+    /// Camera model (else make), most used first (at most 20).
+    pub cameras: Vec<NameCount>,
+}
+
+#[derive(Debug, Object)]
+pub struct SearchResponse {
+    pub items: Vec<PhotoResponse>,
+    pub pagination: Pagination,
+    /// Over every matching photo, not only this page.
+    pub facets: SearchFacets,
+}
+
+#[derive(Debug, Object)]
+pub struct TagList {
+    pub items: Vec<NameCount>,
+}
+
+#[derive(Debug, Object)]
+pub struct CloudTag {
+    pub name: String,
+    pub count: i64,
+    /// 100 for the most used tag, the others in proportion (at least 1).
+    pub relative_size: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct TagCloud {
+    pub items: Vec<CloudTag>,
+}
+
+fn invalid(field: &str, message: &str, code: &'static str) -> ApiError {
+    ApiError::validation(StatusCode::BAD_REQUEST, field, message, code)
+}
+
+/// A `YYYY-MM-DD` day as the second it starts (UTC); `end` gives the start of the next day.
+fn day(field: &str, text: &str, end: bool) -> Result<i64> {
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| invalid(field, "must be a date YYYY-MM-DD", "INVALID_FORMAT"))?;
+    let date = if end {
+        date.succ_opt()
+            .ok_or_else(|| invalid(field, "is out of range", "OUT_OF_RANGE"))?
+    } else {
+        date
+    };
+    Result::Ok(
+        date.and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp(),
+    )
+}
+
+/// The value of `name`, else of its alias in the raw query.
+fn with_alias(value: Option<String>, req: &Request, alias: &str) -> Option<String> {
+    value
+        .or_else(|| raw_query_value(req, &[alias]).map(|(_, v)| v))
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn limit(value: Option<i64>, default: i64) -> Result<i64> {
+    let n = value.unwrap_or(default);
+    if !(1..=1000).contains(&n) {
+        return Err(invalid(
+            "limit",
+            "must be between 1 and 1000",
+            "OUT_OF_RANGE",
+        ));
+    }
+    Result::Ok(n)
+}
+
+fn name_counts(pairs: Vec<(String, i64)>) -> Vec<NameCount> {
+    pairs
+        .into_iter()
+        .map(|(name, count)| NameCount { name, count })
+        .collect()
+}
+
+pub struct SearchApi;
+
+#[OpenApi(tag = "ApiTags::Search")]
+impl SearchApi {
+    /// Search the photos the caller can see (`scope=mine`, default, or `family`). Every filter
+    /// combines with the others. `q` (alias `keywords`): each word must occur, case-insensitive,
+    /// as part of the title, description, filename, tags, camera, lens or an album title; any
+    /// script (Chinese too); FTS syntax characters are plain text. Paginated and sorted as
+    /// `GET /photos`, plus `facets` over all matches.
+    #[oai(path = "/search/photos", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn search_photos(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        q: Query<Option<String>>,
+        scope: Query<Option<String>>,
+        /// Comma-separated; photos must have all of them.
+        tags: Query<Option<String>>,
+        uploader_id: Query<Option<i64>>,
+        /// `YYYY-MM-DD`, inclusive, on `taken_at` else upload time (alias `date_from`).
+        start_date: Query<Option<String>>,
+        /// `YYYY-MM-DD`, inclusive (alias `date_to`).
+        end_date: Query<Option<String>>,
+        /// Part of the camera make or model.
+        camera: Query<Option<String>>,
+        /// Part of the lens name.
+        lens: Query<Option<String>>,
+        album_id: Query<Option<i64>>,
+        has_location: Query<Option<bool>>,
+        sort: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> Result<Ok<SearchResponse>> {
+        let paging = Paging::from_query(page.0, per_page.0, req)?;
+        let start = with_alias(start_date.0, req, "date_from")
+            .map(|d| day("start_date", &d, false))
+            .transpose()?;
+        let end = with_alias(end_date.0, req, "date_to")
+            .map(|d| day("end_date", &d, true))
+            .transpose()?;
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                return Err(invalid(
+                    "end_date",
+                    "must not be before start_date",
+                    "OUT_OF_RANGE",
+                ));
+            }
+        }
+        let filters = SearchFilters {
+            q: with_alias(q.0, req, "keywords"),
+            tags: tags
+                .0
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
+            uploader_id: uploader_id.0,
+            start,
+            end,
+            camera: camera.0.filter(|c| !c.trim().is_empty()),
+            lens: lens.0.filter(|l| !l.trim().is_empty()),
+            has_location: has_location.0,
+        };
+        let list = ListParams {
+            album_id: album_id.0,
+            sort: parse_sort(sort.0, req)?,
+            ..ListParams::page(parse_scope(scope.0)?, paging.per_page, paging.offset())
+        };
+        let (photos, total, facets) = state
+            .search()
+            .search_photos(Viewer::User(auth.0), list, filters)
+            .await?;
+        let items = photos.into_iter().map(|p| present(&state, p)).collect();
+        let page = paging.page_of(items, total);
+        Result::Ok(Envelope(SearchResponse {
+            items: page.items,
+            pagination: page.pagination,
+            facets: SearchFacets {
+                tags: name_counts(facets.tags),
+                years: facets
+                    .years
+                    .into_iter()
+                    .map(|(year, count)| YearCount { year, count })
+                    .collect(),
+                cameras: name_counts(facets.cameras),
+            },
+        }))
+    }
+
+    /// Tags on the caller's photos (trash left out) with photo counts. `sort=-count` (default)
+    /// or `name`; `limit` 1–1000, default 100.
+    #[oai(path = "/tags", method = "get")]
+    async fn tags(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        sort: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> Result<Ok<TagList>> {
+        let by_name = match sort.0.as_deref().map(str::trim) {
+            None | Some("") | Some("-count") | Some("count") => false,
+            Some("name") => true,
+            Some(_) => return Err(invalid("sort", "must be -count or name", "INVALID_VALUE")),
+        };
+        let items = state
+            .search()
+            .tags(auth.0.user_id, by_name, self::limit(limit.0, 100)?)
+            .await?;
+        Result::Ok(Envelope(TagList {
+            items: name_counts(items),
+        }))
+    }
+
+    /// The caller's tags starting with `q`, then those containing it (default `limit` 10).
+    #[oai(path = "/tags/suggestions", method = "get")]
+    async fn suggestions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        q: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> Result<Ok<TagList>> {
+        let text = q.0.unwrap_or_default().trim().to_string();
+        let items = state
+            .search()
+            .suggestions(auth.0.user_id, text, self::limit(limit.0, 10)?)
+            .await?;
+        Result::Ok(Envelope(TagList {
+            items: name_counts(items),
+        }))
+    }
+
+    /// Tags used on at least `min_count` (default 1) of the caller's photos, most used first
+    /// (default `limit` 100), each with a size relative to the most used (100).
+    #[oai(path = "/tags/cloud", method = "get")]
+    async fn cloud(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        min_count: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+    ) -> Result<Ok<TagCloud>> {
+        let min = min_count.0.unwrap_or(1).max(1);
+        let items = state
+            .search()
+            .cloud(auth.0.user_id, min, self::limit(limit.0, 100)?)
+            .await?;
+        let top = items.first().map_or(1, |(_, n)| (*n).max(1));
+        let items = items
+            .into_iter()
+            .map(|(name, count)| CloudTag {
+                name,
+                count,
+                relative_size: ((count * 100 + top / 2) / top).clamp(1, 100),
+            })
+            .collect();
+        Result::Ok(Envelope(TagCloud { items }))
+    }
+}

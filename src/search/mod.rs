@@ -1,0 +1,206 @@
+//! Search (API.md §9): words over the full-text index, every filter combinable, facets over the
+//! whole result, and the tag lists. Visibility comes from the photo listing's own conditions,
+//! so search never shows a photo the caller may not see.
+
+pub mod query;
+pub mod repo;
+
+use rusqlite::types::Value;
+
+use crate::db::Db;
+use crate::error::AppError;
+use crate::photos::library::{Library, ListParams};
+use crate::photos::repo::{self as photo_repo, PhotoQuery};
+use crate::photos::{Photo, Viewer};
+use query::{escape_like, TextQuery};
+
+/// Filters of `GET /search/photos` beyond those of the photo listing (scope, album, sort, page).
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilters {
+    pub q: Option<String>,
+    /// All of these tags (case-insensitive).
+    pub tags: Vec<String>,
+    pub uploader_id: Option<i64>,
+    /// Inclusive bounds in seconds on `taken_at`, else `created_at`: `[start, end)`.
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    /// Substring of the camera make or model.
+    pub camera: Option<String>,
+    /// Substring of the lens.
+    pub lens: Option<String>,
+    pub has_location: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub tags: Vec<(String, i64)>,
+    pub years: Vec<(i32, i64)>,
+    pub cameras: Vec<(String, i64)>,
+}
+
+/// Most values listed per facet.
+const FACET_LIMIT: i64 = 20;
+
+#[derive(Clone)]
+pub struct Search {
+    db: Db,
+    library: Library,
+}
+
+/// Adds `sql` with its `?` bound to `value` as the next numbered parameter.
+fn bind(conditions: &mut Vec<String>, values: &mut Vec<Value>, sql: &str, value: Value) {
+    values.push(value);
+    conditions.push(sql.replace('?', &format!("?{}", values.len())));
+}
+
+impl Search {
+    pub fn new(db: Db, library: Library) -> Self {
+        Self { db, library }
+    }
+
+    /// One page of matching photos, the total, and facets over all of them.
+    pub async fn search_photos(
+        &self,
+        viewer: Viewer,
+        list: ListParams,
+        filters: SearchFilters,
+    ) -> Result<(Vec<Photo>, i64, Facets), AppError> {
+        let (mut conditions, mut values) = self.library.photo_filter(viewer, &list).await?;
+        let text = TextQuery::parse(filters.q.as_deref().unwrap_or(""));
+        if let Some(fts) = text.fts_match {
+            bind(
+                &mut conditions,
+                &mut values,
+                "p.id IN (SELECT rowid FROM photo_search WHERE photo_search MATCH ?)",
+                Value::Text(fts),
+            );
+        }
+        for pattern in text.like_patterns {
+            bind(
+                &mut conditions,
+                &mut values,
+                "p.id IN (SELECT rowid FROM photo_search WHERE body LIKE ? ESCAPE '\\')",
+                Value::Text(pattern),
+            );
+        }
+        for tag in filters.tags {
+            bind(
+                &mut conditions,
+                &mut values,
+                "EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.name = ? COLLATE NOCASE)",
+                Value::Text(tag),
+            );
+        }
+        if let Some(uploader) = filters.uploader_id {
+            bind(
+                &mut conditions,
+                &mut values,
+                "p.owner_id = ?",
+                Value::Integer(uploader),
+            );
+        }
+        if let Some(start) = filters.start {
+            bind(
+                &mut conditions,
+                &mut values,
+                "coalesce(p.taken_at, p.created_at) >= ?",
+                Value::Integer(start),
+            );
+        }
+        if let Some(end) = filters.end {
+            bind(
+                &mut conditions,
+                &mut values,
+                "coalesce(p.taken_at, p.created_at) < ?",
+                Value::Integer(end),
+            );
+        }
+        if let Some(camera) = filters.camera {
+            // One parameter, used by both LIKEs.
+            values.push(Value::Text(format!("%{}%", escape_like(&camera))));
+            let n = values.len();
+            conditions.push(format!(
+                "(p.camera_make LIKE ?{n} ESCAPE '\\' OR p.camera_model LIKE ?{n} ESCAPE '\\')"
+            ));
+        }
+        if let Some(lens) = filters.lens {
+            bind(
+                &mut conditions,
+                &mut values,
+                "p.lens LIKE ? ESCAPE '\\'",
+                Value::Text(format!("%{}%", escape_like(&lens))),
+            );
+        }
+        if let Some(has) = filters.has_location {
+            conditions.push(if has {
+                "p.latitude IS NOT NULL".into()
+            } else {
+                "p.latitude IS NULL".into()
+            });
+        }
+        let filter = conditions.join(" AND ");
+        let query = PhotoQuery {
+            conditions,
+            params: values,
+            order_by: list.sort.0.sql(list.sort.1),
+            limit: list.limit,
+            offset: list.offset,
+        };
+        self.db
+            .run(move |conn| {
+                let (photos, total) = photo_repo::list_photos(conn, viewer, &query)?;
+                let facets = if total == 0 {
+                    Facets::default()
+                } else {
+                    repo::facets(conn, &filter, &query.params, FACET_LIMIT)?
+                };
+                Ok((photos, total, facets))
+            })
+            .await
+    }
+
+    /// Tags on the caller's live photos with the number of photos each: by count (most first)
+    /// or by name.
+    pub async fn tags(
+        &self,
+        owner: i64,
+        by_name: bool,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        self.db
+            .run(move |conn| Ok(repo::tag_counts(conn, owner, None, by_name, limit)?))
+            .await
+    }
+
+    /// The caller's tags starting with `prefix`, then those containing it, most used first.
+    pub async fn suggestions(
+        &self,
+        owner: i64,
+        text: String,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        self.db
+            .run(move |conn| Ok(repo::suggestions(conn, owner, &text, limit)?))
+            .await
+    }
+
+    /// Tags used on at least `min_count` photos, most used first.
+    pub async fn cloud(
+        &self,
+        owner: i64,
+        min_count: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        self.db
+            .run(move |conn| {
+                Ok(repo::tag_counts(
+                    conn,
+                    owner,
+                    Some(min_count),
+                    false,
+                    limit,
+                )?)
+            })
+            .await
+    }
+}
