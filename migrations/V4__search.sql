@@ -5,13 +5,16 @@
 
 CREATE VIRTUAL TABLE photo_search USING fts5(body, tokenize = 'trigram');
 
--- The searchable text of each photo.
+-- The searchable text of each photo (plain `||`, no concat_ws: the database stays writable by
+-- the sqlite3 of Debian 12, 3.40).
 CREATE VIEW photo_search_text (id, body) AS
-SELECT p.id, concat_ws(' ', p.title, p.description, p.original_filename, p.camera_make,
-    p.camera_model, p.lens,
-    (SELECT group_concat(t.name, ' ') FROM photo_tags t WHERE t.photo_id = p.id),
-    (SELECT group_concat(a.title, ' ') FROM album_photos ap JOIN albums a ON a.id = ap.album_id
-     WHERE ap.photo_id = p.id))
+SELECT p.id, coalesce(p.title, '') || ' ' || coalesce(p.description, '') || ' ' ||
+    p.original_filename || ' ' || coalesce(p.camera_make, '') || ' ' ||
+    coalesce(p.camera_model, '') || ' ' || coalesce(p.lens, '') || ' ' ||
+    coalesce((SELECT group_concat(t.name, ' ') FROM photo_tags t WHERE t.photo_id = p.id), '')
+    || ' ' ||
+    coalesce((SELECT group_concat(a.title, ' ') FROM album_photos ap JOIN albums a
+              ON a.id = ap.album_id WHERE ap.photo_id = p.id), '')
 FROM photos p;
 
 CREATE TRIGGER photo_search_insert AFTER INSERT ON photos BEGIN

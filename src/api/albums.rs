@@ -17,12 +17,12 @@ use super::envelope::{
 };
 use super::error::ApiError;
 use super::photo_upload::{receive_upload, UploadError, UploadResponse};
-use super::photos::{blank_to_none, parse_sort, present, LikeResponse};
+use super::photos::{blank_to_none, parse_scope, parse_sort, photo_page, LikeResponse};
 use super::security::{BearerAuth, OptionalAuth};
 use super::ApiTags;
 use crate::app::AppState;
 use crate::photos::library::{ListParams, Scope};
-use crate::photos::{Photo, Viewer};
+use crate::photos::Viewer;
 use crate::sharing::album_repo::AlbumChange;
 use crate::sharing::albums::{AlbumInput, AlbumListParams, AlbumScope, AlbumSort};
 use crate::sharing::Album;
@@ -31,6 +31,21 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 pub fn present_album(state: &AppState, album: Album) -> AlbumResponse {
     album_response(album, state.library().signer(), crate::db::now())
+}
+
+/// One page of albums as the API shows them.
+pub async fn album_page(
+    state: &AppState,
+    viewer: Viewer,
+    params: AlbumListParams,
+    paging: Paging,
+) -> Result<Page<AlbumResponse>> {
+    let (albums, total) = state.sharing().list_albums(viewer, params).await?;
+    let items = albums
+        .into_iter()
+        .map(|a| present_album(state, a))
+        .collect();
+    Result::Ok(paging.page_of(items, total))
 }
 
 /// `sort` (alias `ordering`) over albums; `default` when absent.
@@ -67,12 +82,7 @@ async fn album_photos(
         sort: parse_sort(sort, req)?,
         ..ListParams::page(Scope::Visible, paging.per_page, paging.offset())
     };
-    let (photos, total) = state.library().list_photos(viewer, params).await?;
-    let items = photos
-        .into_iter()
-        .map(|p: Photo| present(state, p))
-        .collect();
-    Result::Ok(paging.page_of(items, total))
+    photo_page(state, viewer, params, paging).await
 }
 
 async fn update(
@@ -142,17 +152,9 @@ impl AlbumsApi {
         per_page: Query<Option<i64>>,
     ) -> Result<Ok<Page<AlbumResponse>>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
-        let scope = match scope.0.as_deref() {
-            None | Some("mine") => AlbumScope::Mine,
-            Some("family") => AlbumScope::Family,
-            Some(_) => {
-                return Err(ApiError::validation(
-                    StatusCode::BAD_REQUEST,
-                    "scope",
-                    "must be mine or family",
-                    "INVALID_VALUE",
-                ))
-            }
+        let scope = match parse_scope(scope.0)? {
+            Scope::Family => AlbumScope::Family,
+            _ => AlbumScope::Mine,
         };
         let params = AlbumListParams {
             scope,
@@ -161,15 +163,9 @@ impl AlbumsApi {
             limit: paging.per_page,
             offset: paging.offset(),
         };
-        let (albums, total) = state
-            .sharing()
-            .list_albums(Viewer::User(auth.0), params)
-            .await?;
-        let items = albums
-            .into_iter()
-            .map(|a| present_album(&state, a))
-            .collect();
-        Result::Ok(Envelope(paging.page_of(items, total)))
+        Result::Ok(Envelope(
+            album_page(&state, Viewer::User(auth.0), params, paging).await?,
+        ))
     }
 
     /// An album with the first page of its photos (`page`/`per_page`/`sort` apply to them).

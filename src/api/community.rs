@@ -7,11 +7,11 @@ use poem_openapi::param::Query;
 use poem_openapi::OpenApi;
 
 use super::album_models::AlbumResponse;
-use super::albums::{parse_album_sort, present_album};
+use super::albums::{album_page, parse_album_sort};
 use super::envelope::{raw_query_value, Envelope, Ok, Page, Paging};
 use super::error::ApiError;
 use super::photo_models::PhotoResponse;
-use super::photos::present;
+use super::photos::photo_page;
 use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
@@ -61,15 +61,9 @@ impl CommunityApi {
             limit: paging.per_page,
             offset: paging.offset(),
         };
-        let (albums, total) = state
-            .sharing()
-            .list_albums(Viewer::from(auth.0), params)
-            .await?;
-        let items = albums
-            .into_iter()
-            .map(|a| present_album(&state, a))
-            .collect();
-        Result::Ok(Envelope(paging.page_of(items, total)))
+        Result::Ok(Envelope(
+            album_page(&state, Viewer::from(auth.0), params, paging).await?,
+        ))
     }
 
     /// Public photos, no login needed. Photos that are only inside a public album are seen
@@ -90,11 +84,8 @@ impl CommunityApi {
             sort: photo_feed_sort(sort.0, req)?,
             ..ListParams::page(Scope::Public, paging.per_page, paging.offset())
         };
-        let (photos, total) = state
-            .library()
-            .list_photos(Viewer::from(auth.0), params)
-            .await?;
-        let items = photos.into_iter().map(|p| present(&state, p)).collect();
-        Result::Ok(Envelope(paging.page_of(items, total)))
+        Result::Ok(Envelope(
+            photo_page(&state, Viewer::from(auth.0), params, paging).await?,
+        ))
     }
 }

@@ -185,12 +185,9 @@ impl PhotosApi {
             limit: paging.per_page,
             offset: paging.offset(),
         };
-        let (photos, total) = state
-            .library()
-            .list_photos(Viewer::User(auth.0), params)
-            .await?;
-        let items = photos.into_iter().map(|p| present(&state, p)).collect();
-        Result::Ok(Envelope(paging.page_of(items, total)))
+        Result::Ok(Envelope(
+            photo_page(&state, Viewer::User(auth.0), params, paging).await?,
+        ))
     }
 
     /// The caller's trash, newest first, with `deleted_at` and `purge_at`.
@@ -509,6 +506,18 @@ async fn update_photo(
         .update_photo(Viewer::User(caller), id, change, b.tags)
         .await?;
     Result::Ok(Envelope(present(state, photo)))
+}
+
+/// One page of photos as the API shows them.
+pub(super) async fn photo_page(
+    state: &AppState,
+    viewer: Viewer,
+    params: ListParams,
+    paging: Paging,
+) -> Result<Page<PhotoResponse>> {
+    let (photos, total) = state.library().list_photos(viewer, params).await?;
+    let items = photos.into_iter().map(|p| present(state, p)).collect();
+    Result::Ok(paging.page_of(items, total))
 }
 
 /// `scope=mine` (default) or `family`.

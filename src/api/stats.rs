@@ -10,7 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use super::envelope::{Envelope, Ok, Page, Paging};
 use super::error::ApiError;
 use super::photo_models::PhotoResponse;
-use super::photos::{parse_sort, present};
+use super::photos::{parse_sort, photo_page};
 use super::security::BearerAuth;
 use super::{timestamp, ApiTags};
 use crate::app::AppState;
@@ -161,12 +161,9 @@ impl StatsApi {
             sort: parse_sort(sort.0, req)?,
             ..ListParams::page(Scope::Visible, paging.per_page, paging.offset())
         };
-        let (photos, total) = state
-            .library()
-            .list_photos(Viewer::User(auth.0), params)
-            .await?;
-        let items = photos.into_iter().map(|p| present(&state, p)).collect();
-        Result::Ok(Envelope(paging.page_of(items, total)))
+        Result::Ok(Envelope(
+            photo_page(&state, Viewer::User(auth.0), params, paging).await?,
+        ))
     }
 
     /// Background work (admin only): counts per state and the jobs, newest first; `state`

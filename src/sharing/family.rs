@@ -35,11 +35,13 @@ fn loaded(conn: &Connection, family: i64) -> Result<Family, AppError> {
     Ok(repo::find_family(conn, family)?.ok_or(SharingError::FamilyNotFound)?)
 }
 
-/// The caller's family id and whether they own it.
-fn membership(conn: &Connection, user: i64) -> Result<(i64, bool), AppError> {
+/// The family `user` owns: 404 when in none, 403 when only a member.
+fn owned_family(conn: &Connection, user: i64) -> Result<i64, AppError> {
     let family = repo::family_of(conn, user)?.ok_or(SharingError::NotInFamily)?;
-    let owner = loaded(conn, family)?.owner_id;
-    Ok((family, owner == user))
+    if loaded(conn, family)?.owner_id != user {
+        return Err(SharingError::NotFamilyOwner.into());
+    }
+    Ok(family)
 }
 
 /// Takes `user` out of their family, handing it on or deleting it; `false` when they were in
@@ -153,10 +155,7 @@ impl Sharing {
         self.db
             .run(move |conn| {
                 let tx = crate::db::write_tx(conn)?;
-                let (family, owner) = membership(&tx, me)?;
-                if !owner {
-                    return Err(SharingError::NotFamilyOwner.into());
-                }
+                let family = owned_family(&tx, me)?;
                 while !repo::set_invite_code(&tx, family, &new_invite_code())? {}
                 let family = loaded(&tx, family)?;
                 tx.commit()?;
@@ -171,10 +170,7 @@ impl Sharing {
         self.db
             .run(move |conn| {
                 let tx = crate::db::write_tx(conn)?;
-                let (family, owner) = membership(&tx, me)?;
-                if !owner {
-                    return Err(SharingError::NotFamilyOwner.into());
-                }
+                let family = owned_family(&tx, me)?;
                 if user == me {
                     return Err(ValidationErrors::single(
                         "user_id",
