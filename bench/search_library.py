@@ -52,10 +52,32 @@ LENSES = ["RF24-105mm F4 L IS USM", "EF50mm f/1.8 STM", "NIKKOR Z 24-70mm f/4 S"
           "E 18-135mm F3.5-5.6 OSS", "M.Zuiko 14-42mm"]
 
 
+def short_grams(text):
+    """The daemon's `photox_grams` SQL function (src/db/grams.rs), which the search triggers
+    call: every non-ASCII character and pair, as `|x| `."""
+    if text is None:
+        return ""
+    chars = list(text.lower())
+    seen, out = set(), []
+
+    def gram_char(c):
+        return ord(c) > 127 and not c.isspace()
+
+    for i, c in enumerate(chars):
+        if not gram_char(c):
+            continue
+        for g in [c] + ([c + chars[i + 1]] if i + 1 < len(chars) and gram_char(chars[i + 1]) else []):
+            if g not in seen:
+                seen.add(g)
+                out.append(f"|{g}| ")
+    return "".join(out)
+
+
 def main():
     db_path, n = sys.argv[1], int(sys.argv[2])
     rnd = random.Random(42)
-    db = sqlite3.connect(db_path)
+    db = sqlite3.connect(db_path, isolation_level=None)
+    db.create_function("photox_grams", 1, short_grams, deterministic=True)
     users = dict(db.execute("SELECT username, id FROM users"))
     bench, kin = users["bench"], users["kin"]
     db.execute("INSERT INTO families (name, invite_code, owner_id, created_at) "

@@ -1,13 +1,14 @@
 -- Full-text search over photos: one FTS5 row per photo (rowid = photo id) whose text is the
 -- title, description, original filename, camera, lens, tags and the titles of its albums. The
 -- trigram tokenizer finds any substring of three or more characters in any script (Chinese has
--- no spaces between words), case-insensitively. Triggers keep it in step with every change.
+-- no spaces between words), case-insensitively. Words of one or two characters go through
+-- `grams`: `photox_grams(body)` (a function of the daemon, src/db/grams.rs) lists every
+-- non-ASCII character and pair as `|x|`, itself a trigram phrase. Triggers keep both in step.
 
-CREATE VIRTUAL TABLE photo_search USING fts5(body, tokenize = 'trigram');
+CREATE VIRTUAL TABLE photo_search USING fts5(body, grams, tokenize = 'trigram');
 
--- The searchable text of each photo (plain `||`, no concat_ws: the database stays writable by
--- the sqlite3 of Debian 12, 3.40).
-CREATE VIEW photo_search_text (id, body) AS
+-- The searchable text of each photo.
+CREATE VIEW photo_search_body (id, body) AS
 SELECT p.id, coalesce(p.title, '') || ' ' || coalesce(p.description, '') || ' ' ||
     p.original_filename || ' ' || coalesce(p.camera_make, '') || ' ' ||
     coalesce(p.camera_model, '') || ' ' || coalesce(p.lens, '') || ' ' ||
@@ -17,15 +18,18 @@ SELECT p.id, coalesce(p.title, '') || ' ' || coalesce(p.description, '') || ' ' 
               ON a.id = ap.album_id WHERE ap.photo_id = p.id), '')
 FROM photos p;
 
+CREATE VIEW photo_search_text (id, body, grams) AS
+SELECT id, body, photox_grams(body) FROM photo_search_body;
+
 CREATE TRIGGER photo_search_insert AFTER INSERT ON photos BEGIN
     DELETE FROM photo_search WHERE rowid = new.id;
-    INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text WHERE id = new.id;
+    INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text WHERE id = new.id;
 END;
 
 CREATE TRIGGER photo_search_update AFTER UPDATE OF title, description, original_filename, camera_make,
     camera_model, lens ON photos BEGIN
     DELETE FROM photo_search WHERE rowid = new.id;
-    INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text WHERE id = new.id;
+    INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text WHERE id = new.id;
 END;
 
 CREATE TRIGGER photo_search_delete AFTER DELETE ON photos BEGIN
@@ -35,33 +39,33 @@ END;
 -- A photo's tags or album memberships changed.
 CREATE TRIGGER photo_search_tag_insert AFTER INSERT ON photo_tags BEGIN
     DELETE FROM photo_search WHERE rowid = new.photo_id;
-    INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text WHERE id = new.photo_id;
+    INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text WHERE id = new.photo_id;
 END;
 
 CREATE TRIGGER photo_search_tag_delete AFTER DELETE ON photo_tags BEGIN
     DELETE FROM photo_search WHERE rowid = old.photo_id;
-    INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text WHERE id = old.photo_id;
+    INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text WHERE id = old.photo_id;
 END;
 
 CREATE TRIGGER photo_search_album_insert AFTER INSERT ON album_photos BEGIN
     DELETE FROM photo_search WHERE rowid = new.photo_id;
-    INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text WHERE id = new.photo_id;
+    INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text WHERE id = new.photo_id;
 END;
 
 CREATE TRIGGER photo_search_album_delete AFTER DELETE ON album_photos BEGIN
     DELETE FROM photo_search WHERE rowid = old.photo_id;
-    INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text WHERE id = old.photo_id;
+    INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text WHERE id = old.photo_id;
 END;
 
 -- A renamed album re-indexes its photos.
 CREATE TRIGGER photo_search_album_rename AFTER UPDATE OF title ON albums BEGIN
     DELETE FROM photo_search WHERE rowid IN (SELECT photo_id FROM album_photos WHERE album_id = new.id);
-    INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text
+    INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text
     WHERE id IN (SELECT photo_id FROM album_photos WHERE album_id = new.id);
 END;
 
 -- Photos stored before this migration.
-INSERT INTO photo_search (rowid, body) SELECT id, body FROM photo_search_text;
+INSERT INTO photo_search (rowid, body, grams) SELECT id, body, grams FROM photo_search_text;
 
 -- Filters of the search.
 CREATE INDEX photos_camera ON photos (camera_model COLLATE NOCASE) WHERE camera_model IS NOT NULL;

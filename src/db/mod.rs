@@ -9,6 +9,8 @@ use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
+pub mod grams;
+
 mod embedded {
     refinery::embed_migrations!("migrations");
 }
@@ -124,8 +126,11 @@ fn open_connection(path: &Path) -> Result<Connection, AppError> {
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
     )?;
+    // Before any migration or write: the search triggers call it.
+    grams::register(&conn)?;
     Ok(conn)
 }
 

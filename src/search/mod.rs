@@ -10,7 +10,6 @@ use rusqlite::types::Value;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::photos::library::{Library, ListParams};
-use crate::photos::repo::{self as photo_repo, PhotoQuery};
 use crate::photos::{Photo, Viewer};
 use query::{escape_like, TextQuery};
 
@@ -37,9 +36,6 @@ pub struct Facets {
     pub years: Vec<(i32, i64)>,
     pub cameras: Vec<(String, i64)>,
 }
-
-/// Most values listed per facet.
-const FACET_LIMIT: i64 = 20;
 
 #[derive(Clone)]
 pub struct Search {
@@ -139,22 +135,13 @@ impl Search {
             });
         }
         let filter = conditions.join(" AND ");
-        let query = PhotoQuery {
-            conditions,
-            params: values,
-            order_by: list.sort.0.sql(list.sort.1),
-            limit: list.limit,
-            offset: list.offset,
-        };
+        let order_by = list.sort.0.sql(list.sort.1);
+        let (limit, offset) = (list.limit, list.offset);
         self.db
             .run(move |conn| {
-                let (photos, total) = photo_repo::list_photos(conn, viewer, &query)?;
-                let facets = if total == 0 {
-                    Facets::default()
-                } else {
-                    repo::facets(conn, &filter, &query.params, FACET_LIMIT)?
-                };
-                Ok((photos, total, facets))
+                Ok(repo::search(
+                    conn, viewer, &filter, &values, order_by, limit, offset,
+                )?)
             })
             .await
     }

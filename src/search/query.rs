@@ -1,18 +1,26 @@
 //! Turning the words of `q` into safe SQL: an FTS5 MATCH expression for words of three or more
-//! characters (the trigram index finds them as substrings), LIKE patterns for shorter ones.
-//! Nothing the user types is ever FTS syntax: each word becomes a quoted phrase.
+//! characters (the trigram index finds them as substrings) and for shorter words of non-ASCII
+//! characters (through the `grams` column, see `db::grams`); LIKE patterns for the rest (one or
+//! two ASCII characters, which the index cannot find). Nothing the user types is ever FTS
+//! syntax: each word becomes a quoted phrase.
 
 /// The words of a query, split on white space; at most `MAX_TERMS`, each at most
 /// `MAX_TERM_CHARS` characters.
 pub const MAX_TERMS: usize = 16;
 pub const MAX_TERM_CHARS: usize = 100;
 
+use crate::db::grams::is_gram_char;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextQuery {
-    /// `"word" AND "other"` for the trigram index, if any word is long enough.
+    /// `body : "word" AND grams : "|词|"` for the index, if any word can use it.
     pub fts_match: Option<String>,
-    /// `%wo%` patterns (escaped with `\`) for words of one or two characters.
+    /// `%wo%` patterns (escaped with `\`) for words of one or two ASCII characters.
     pub like_patterns: Vec<String>,
+}
+
+fn phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 impl TextQuery {
@@ -22,7 +30,12 @@ impl TextQuery {
         for word in q.split_whitespace().take(MAX_TERMS) {
             let word: String = word.chars().take(MAX_TERM_CHARS).collect();
             if word.chars().count() >= 3 {
-                phrases.push(format!("\"{}\"", word.replace('"', "\"\"")));
+                phrases.push(format!("body : {}", phrase(&word)));
+            } else if word.chars().all(is_gram_char) {
+                phrases.push(format!(
+                    "grams : {}",
+                    phrase(&format!("|{}|", word.to_lowercase()))
+                ));
             } else {
                 like_patterns.push(format!("%{}%", escape_like(&word)));
             }
@@ -59,22 +72,26 @@ mod tests {
         let q = TextQuery::parse(r#"  beach "sun set" NEAR( * "#);
         assert_eq!(
             q.fts_match.as_deref(),
-            Some(r#""beach" AND """sun" AND "set""" AND "NEAR(""#)
+            Some(r#"body : "beach" AND body : """sun" AND body : "set""" AND body : "NEAR(""#)
         );
         assert_eq!(q.like_patterns, ["%*%"]);
     }
 
     #[test]
-    fn short_words_use_escaped_like_patterns() {
-        let q = TextQuery::parse("猫 % a_ -");
+    fn short_ascii_words_use_escaped_like_patterns() {
+        let q = TextQuery::parse("% a_ -");
         assert_eq!(q.fts_match, None);
-        assert_eq!(q.like_patterns, ["%猫%", "%\\%%", "%a\\_%", "%-%"]);
+        assert_eq!(q.like_patterns, ["%\\%%", "%a\\_%", "%-%"]);
         assert!(TextQuery::parse("   ").is_empty());
     }
 
     #[test]
-    fn chinese_words_of_three_characters_use_the_index() {
-        let q = TextQuery::parse("长城上");
-        assert_eq!(q.fts_match.as_deref(), Some("\"长城上\""));
+    fn chinese_words_of_any_length_use_the_index() {
+        let q = TextQuery::parse("长城上 日落 猫 Éa");
+        assert_eq!(
+            q.fts_match.as_deref(),
+            Some(r#"body : "长城上" AND grams : "|日落|" AND grams : "|猫|""#)
+        );
+        assert_eq!(q.like_patterns, ["%Éa%"]);
     }
 }

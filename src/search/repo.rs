@@ -5,9 +5,55 @@ use rusqlite::{params, params_from_iter, Connection};
 
 use super::query::escape_like;
 use super::Facets;
+use crate::photos::repo::{self as photo_repo, PhotoQuery};
+use crate::photos::{Photo, Viewer};
+
+/// Most values listed per facet.
+const FACET_LIMIT: i64 = 20;
+
+/// One page of the photos matching `filter` (over `p`, with `values`), the total and the
+/// facets. The matches are found once, into a temporary table that the page, the count and the
+/// facets then read, instead of running the full-text query five times.
+pub fn search(
+    conn: &Connection,
+    viewer: Viewer,
+    filter: &str,
+    values: &[Value],
+    order_by: String,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<Photo>, i64, Facets)> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY);
+         DELETE FROM temp.search_hits;",
+    )?;
+    let found = conn.execute(
+        &format!("INSERT INTO temp.search_hits (id) SELECT p.id FROM photos p WHERE {filter}"),
+        params_from_iter(values.iter()),
+    )? as i64;
+    let hits = "p.id IN (SELECT id FROM temp.search_hits)";
+    let result = (|| {
+        let query = PhotoQuery {
+            conditions: vec![hits.to_string()],
+            params: Vec::new(),
+            order_by,
+            limit,
+            offset,
+        };
+        let (photos, _) = photo_repo::list_photos(conn, viewer, &query)?;
+        let facets = if found == 0 {
+            Facets::default()
+        } else {
+            facets(conn, hits, &[], FACET_LIMIT)?
+        };
+        Ok((photos, found, facets))
+    })();
+    conn.execute("DELETE FROM temp.search_hits", [])?;
+    result
+}
 
 /// Facets over every photo matching `filter` (a WHERE clause over `p` with `values`).
-pub fn facets(
+fn facets(
     conn: &Connection,
     filter: &str,
     values: &[Value],
