@@ -75,17 +75,29 @@ impl SortKey {
         Some((key, descending))
     }
 
-    pub fn sql(self, descending: bool) -> String {
-        let dir = if descending { "DESC" } else { "ASC" };
-        let column = match self {
+    /// The value sorted on, over `p`.
+    pub fn column(self) -> &'static str {
+        match self {
             SortKey::TakenAt => "coalesce(p.taken_at, p.created_at)",
             SortKey::CreatedAt => "p.created_at",
             SortKey::UpdatedAt => "p.updated_at",
             SortKey::Likes => "(SELECT count(*) FROM photo_likes l WHERE l.photo_id = p.id)",
-            SortKey::Title => "coalesce(p.title, p.original_filename) COLLATE NOCASE",
+            SortKey::Title => "coalesce(p.title, p.original_filename)",
             SortKey::Size => "p.size",
-        };
-        format!("{column} {dir}, p.id {dir}")
+        }
+    }
+
+    /// `COLLATE NOCASE` where the value is text, else nothing.
+    pub fn collation(self) -> &'static str {
+        match self {
+            SortKey::Title => " COLLATE NOCASE",
+            _ => "",
+        }
+    }
+
+    pub fn sql(self, descending: bool) -> String {
+        let dir = if descending { "DESC" } else { "ASC" };
+        format!("{}{} {dir}, p.id {dir}", self.column(), self.collation())
     }
 }
 

@@ -264,6 +264,30 @@ pub fn list_photos(
     Ok((photos, total))
 }
 
+/// The photos with these ids, in the order given (missing ones left out).
+pub fn photos_by_ids(
+    conn: &Connection,
+    viewer: Viewer,
+    ids: &[i64],
+) -> rusqlite::Result<Vec<Photo>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {} {FROM} WHERE p.id IN ({})",
+        photo_columns(viewer.user_id().unwrap_or(-1)),
+        id_list(ids)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut found: HashMap<i64, Photo> = stmt
+        .query_map([], photo_from_row)?
+        .map(|p| p.map(|p| (p.id, p)))
+        .collect::<rusqlite::Result<_>>()?;
+    let mut photos: Vec<Photo> = ids.iter().filter_map(|id| found.remove(id)).collect();
+    attach_tags_and_albums(conn, viewer, &mut photos)?;
+    Ok(photos)
+}
+
 fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }

@@ -135,14 +135,13 @@ impl Search {
             });
         }
         let filter = conditions.join(" AND ");
-        let order_by = list.sort.0.sql(list.sort.1);
-        let (limit, offset) = (list.limit, list.offset);
+        let page = repo::Page {
+            sort: list.sort,
+            limit: list.limit,
+            offset: list.offset,
+        };
         self.db
-            .run(move |conn| {
-                Ok(repo::search(
-                    conn, viewer, &filter, &values, order_by, limit, offset,
-                )?)
-            })
+            .run(move |conn| Ok(repo::search(conn, viewer, &filter, &values, page)?))
             .await
     }
 

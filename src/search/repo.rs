@@ -1,50 +1,68 @@
 //! SQL for facets and tag lists.
 
+use std::collections::HashMap;
+
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 
 use super::query::escape_like;
 use super::Facets;
-use crate::photos::repo::{self as photo_repo, PhotoQuery};
+use crate::photos::library::SortKey;
+use crate::photos::repo as photo_repo;
 use crate::photos::{Photo, Viewer};
 
 /// Most values listed per facet.
 const FACET_LIMIT: i64 = 20;
 
+/// Which page of the matches, in which order.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub sort: (SortKey, bool),
+    pub limit: i64,
+    pub offset: i64,
+}
+
 /// One page of the photos matching `filter` (over `p`, with `values`), the total and the
-/// facets. The matches are found once, into a temporary table that the page, the count and the
-/// facets then read, instead of running the full-text query five times.
+/// facets. The matches are found once, into a temporary table with their sort key, time and
+/// camera; the page, the count and the facets read only that table (and the tags), instead of
+/// running the full-text query and visiting every matching photo five times.
 pub fn search(
     conn: &Connection,
     viewer: Viewer,
     filter: &str,
     values: &[Value],
-    order_by: String,
-    limit: i64,
-    offset: i64,
+    page: Page,
 ) -> rusqlite::Result<(Vec<Photo>, i64, Facets)> {
     conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY);
+        "CREATE TEMP TABLE IF NOT EXISTS search_hits
+             (id INTEGER PRIMARY KEY, k, t INTEGER, camera TEXT, tags TEXT);
          DELETE FROM temp.search_hits;",
     )?;
+    let (key, descending) = page.sort;
     let found = conn.execute(
-        &format!("INSERT INTO temp.search_hits (id) SELECT p.id FROM photos p WHERE {filter}"),
+        &format!(
+            "INSERT INTO temp.search_hits (id, k, t, camera, tags)
+             SELECT p.id, {}, coalesce(p.taken_at, p.created_at),
+                    coalesce(p.camera_model, p.camera_make), p.tag_names
+             FROM photos p WHERE {filter}",
+            key.column()
+        ),
         params_from_iter(values.iter()),
     )? as i64;
-    let hits = "p.id IN (SELECT id FROM temp.search_hits)";
     let result = (|| {
-        let query = PhotoQuery {
-            conditions: vec![hits.to_string()],
-            params: Vec::new(),
-            order_by,
-            limit,
-            offset,
-        };
-        let (photos, _) = photo_repo::list_photos(conn, viewer, &query)?;
+        let dir = if descending { "DESC" } else { "ASC" };
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id FROM temp.search_hits ORDER BY k{} {dir}, id {dir} LIMIT ?1 OFFSET ?2",
+            key.collation()
+        ))?;
+        let ids: Vec<i64> = stmt
+            .query_map(params![page.limit, page.offset], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let photos = photo_repo::photos_by_ids(conn, viewer, &ids)?;
         let facets = if found == 0 {
             Facets::default()
         } else {
-            facets(conn, hits, &[], FACET_LIMIT)?
+            facets(conn)?
         };
         Ok((photos, found, facets))
     })();
@@ -52,42 +70,63 @@ pub fn search(
     result
 }
 
-/// Facets over every photo matching `filter` (a WHERE clause over `p` with `values`).
-fn facets(
-    conn: &Connection,
-    filter: &str,
-    values: &[Value],
-    limit: i64,
-) -> rusqlite::Result<Facets> {
-    let matching = format!("SELECT p.id FROM photos p WHERE {filter}");
+/// The most used tags among the matches (case-insensitive; a photo counts once per tag), from
+/// the tag names each match carries.
+fn tag_facet(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut counts: HashMap<String, (String, i64)> = HashMap::new();
+    let mut stmt = conn.prepare("SELECT tags FROM temp.search_hits WHERE tags <> ''")?;
+    let mut rows = stmt.query([])?;
+    let mut seen = Vec::new();
+    while let Some(row) = rows.next()? {
+        let tags = row.get_ref(0)?.as_str().unwrap_or("");
+        seen.clear();
+        for name in tags.split('\u{1f}') {
+            let key = name.to_lowercase();
+            if seen.contains(&key) {
+                continue;
+            }
+            let entry = counts
+                .entry(key.clone())
+                .or_insert_with(|| (name.to_string(), 0));
+            entry.1 += 1;
+            // The same name as min(name) would pick among its spellings.
+            if name < entry.0.as_str() {
+                entry.0 = name.to_string();
+            }
+            seen.push(key);
+        }
+    }
+    let mut tags: Vec<(String, i64)> = counts.into_values().collect();
+    tags.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase()))
+    });
+    tags.truncate(FACET_LIMIT as usize);
+    Ok(tags)
+}
+
+/// Facets over the matches in `temp.search_hits`.
+fn facets(conn: &Connection) -> rusqlite::Result<Facets> {
     let pairs = |sql: &str| -> rusqlite::Result<Vec<(Value, i64)>> {
         let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
-            Ok((r.get::<_, Value>(0)?, r.get(1)?))
-        })?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Value>(0)?, r.get(1)?)))?;
         rows.collect()
     };
     let text = |v: Value| match v {
         Value::Text(t) => t,
         _ => String::new(),
     };
-    let tags = pairs(&format!(
-        "SELECT min(t.name), count(DISTINCT t.photo_id) AS n FROM photo_tags t
-         WHERE t.photo_id IN ({matching})
-         GROUP BY t.name COLLATE NOCASE ORDER BY n DESC, 1 COLLATE NOCASE LIMIT {limit}"
-    ))?;
-    let years = pairs(&format!(
-        "SELECT CAST(strftime('%Y', coalesce(p.taken_at, p.created_at), 'unixepoch') AS INTEGER) AS y,
-                count(*) FROM photos p WHERE {filter} GROUP BY y ORDER BY y DESC"
-    ))?;
+    let tags = tag_facet(conn)?;
+    let years = pairs(
+        "SELECT CAST(strftime('%Y', t, 'unixepoch') AS INTEGER) AS y, count(*)
+         FROM temp.search_hits GROUP BY y ORDER BY y DESC",
+    )?;
     let cameras = pairs(&format!(
-        "SELECT min(coalesce(p.camera_model, p.camera_make)) AS c, count(*) AS n FROM photos p
-         WHERE {filter} AND coalesce(p.camera_model, p.camera_make) IS NOT NULL
-         GROUP BY coalesce(p.camera_model, p.camera_make) COLLATE NOCASE
-         ORDER BY n DESC, 1 COLLATE NOCASE LIMIT {limit}"
+        "SELECT min(camera), count(*) AS n FROM temp.search_hits WHERE camera IS NOT NULL
+         GROUP BY camera COLLATE NOCASE ORDER BY n DESC, 1 COLLATE NOCASE LIMIT {FACET_LIMIT}"
     ))?;
     Ok(Facets {
-        tags: tags.into_iter().map(|(n, c)| (text(n), c)).collect(),
+        tags,
         years: years
             .into_iter()
             .map(|(y, c)| {
