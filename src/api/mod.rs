@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod envelope;
 pub mod error;
+pub mod form_data;
 mod middleware;
 pub mod multipart;
 pub mod photo_files;

@@ -2,10 +2,13 @@
 //! checked by its bytes, fsynced and renamed into `originals/`, and only then is the row
 //! committed. A failed or abandoned upload leaves nothing behind.
 
+use std::io::{self, IoSlice, Write};
 use std::path::PathBuf;
 
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
 
 use super::library::Library;
 use super::repo::{self, NewPhoto};
@@ -20,9 +23,16 @@ use crate::media::sniff::sniff_image;
 use crate::media::thumbnail::image_dimensions;
 use crate::media::MediaError;
 
-const CHUNK: usize = 256 * 1024;
-/// Chunks read ahead of the writer (bounds the memory an upload holds).
-const IN_FLIGHT_CHUNKS: usize = 8;
+/// Received frames are handed to the writer in batches of about this many bytes...
+const BATCH_BYTES: usize = 256 * 1024;
+/// ...or this many frames.
+const BATCH_FRAMES: usize = 64;
+/// Batches queued ahead of the writer. With the HTTP layer's frames (at most ~400 KiB each)
+/// this bounds the memory one upload holds to a few MiB.
+const IN_FLIGHT_BATCHES: usize = 8;
+/// While an upload streams, every this many written bytes are handed to the disk, so the
+/// fsync at the end has little left to wait for.
+const WRITEBACK_STEP: u64 = 4 * 1024 * 1024;
 
 /// What the client said about a file besides its bytes.
 #[derive(Debug, Clone)]
@@ -63,11 +73,11 @@ impl Library {
     }
 
     /// Stores one uploaded file for `caller`.
-    pub async fn upload<R: AsyncRead + Unpin>(
+    pub async fn upload<S: Stream<Item = io::Result<Bytes>> + Unpin>(
         &self,
         caller: &Caller,
         meta: &NewUpload,
-        body: R,
+        body: S,
     ) -> Result<Uploaded, AppError> {
         if meta.album_id.is_some() {
             // Albums arrive with the sharing feature; until then no album exists.
@@ -202,66 +212,48 @@ impl Library {
     }
 
     /// Streams `body` into `tmp`, hashing it; at most `max_upload_bytes`. Returns the size, the
-    /// SHA-256 hex and the first bytes (for sniffing). Reading runs here while a blocking thread
-    /// hashes and writes the previous chunks, so both cores work on a large upload.
-    async fn receive<R: AsyncRead + Unpin>(
+    /// SHA-256 hex and the first bytes (for sniffing). Frames are received here while a blocking
+    /// thread hashes and writes the previous ones, so both cores work on a large upload; the
+    /// frames are handed on as they came, never copied.
+    async fn receive<S: Stream<Item = io::Result<Bytes>> + Unpin>(
         &self,
-        mut body: R,
+        mut body: S,
         tmp: &tempfile::NamedTempFile,
     ) -> Result<(u64, String, Vec<u8>), AppError> {
         let limit = self.limits.max_upload_bytes;
         let file = tmp.as_file().try_clone()?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(IN_FLIGHT_CHUNKS);
-        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-            use std::io::Write;
-            let mut file = std::io::BufWriter::with_capacity(CHUNK, file);
-            let mut hasher = Sha256::new();
-            while let Some(chunk) = rx.blocking_recv() {
-                hasher.update(&chunk);
-                file.write_all(&chunk)?;
-            }
-            file.flush()?;
-            Ok(hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect())
-        });
+        let (tx, rx) = mpsc::channel::<Vec<Bytes>>(IN_FLIGHT_BATCHES);
+        let writer = tokio::task::spawn_blocking(move || write_and_hash(file, rx));
         let mut head = Vec::with_capacity(16);
         let mut size: u64 = 0;
         let read = async {
-            loop {
-                let mut chunk = vec![0u8; CHUNK];
-                let mut filled = 0;
-                while filled < CHUNK {
-                    let n = body.read(&mut chunk[filled..]).await?;
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                if filled == 0 {
-                    return Ok::<(), AppError>(());
-                }
-                size += filled as u64;
+            let (mut batch, mut batched) = (Vec::new(), 0);
+            while let Some(frame) = body.next().await {
+                let frame = frame?;
+                size += frame.len() as u64;
                 if size > limit {
                     return Err(MediaError::TooLarge {
                         limit_mb: limit / (1024 * 1024),
                     }
                     .into());
                 }
-                chunk.truncate(filled);
                 if head.len() < 16 {
-                    head.extend_from_slice(&chunk[..filled.min(16 - head.len())]);
+                    head.extend_from_slice(&frame[..frame.len().min(16 - head.len())]);
                 }
-                if tx.send(chunk).await.is_err() {
-                    // The writer stopped: its error is reported below.
-                    return Ok(());
-                }
-                if filled < CHUNK {
-                    return Ok(());
+                batched += frame.len();
+                batch.push(frame);
+                if batched >= BATCH_BYTES || batch.len() >= BATCH_FRAMES {
+                    batched = 0;
+                    if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                        // The writer stopped: its error is reported below.
+                        return Ok::<(), AppError>(());
+                    }
                 }
             }
+            if !batch.is_empty() {
+                let _ = tx.send(batch).await;
+            }
+            Ok(())
         };
         let read_result = read.await;
         drop(tx);
@@ -272,6 +264,44 @@ impl Library {
         let checksum = written?;
         Ok((size, checksum, head))
     }
+}
+
+/// The writer thread of `receive`: hashes and appends each batch, starting the disk's
+/// writeback as it goes. Returns the SHA-256 hex.
+fn write_and_hash(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    let (mut written, mut handed_to_disk) = (0u64, 0u64);
+    while let Some(batch) = rx.blocking_recv() {
+        for frame in &batch {
+            hasher.update(frame);
+        }
+        write_all_vectored(&mut file, &batch)?;
+        written += batch.iter().map(|f| f.len() as u64).sum::<u64>();
+        if written - handed_to_disk >= WRITEBACK_STEP {
+            storage::start_writeback(&file, handed_to_disk, written - handed_to_disk);
+            handed_to_disk = written;
+        }
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn write_all_vectored(file: &mut std::fs::File, frames: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
+    let mut rest = &mut slices[..];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// `tmp/<uuid>.intent`: names the original an upload is about to place. It exists from before
