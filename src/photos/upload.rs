@@ -84,33 +84,17 @@ impl Library {
             return Err(PhotoError::AlbumNotFound.into());
         }
         self.ensure_free_space(0)?;
+        let started = std::time::Instant::now();
         let tmp = tempfile::NamedTempFile::new_in(self.storage.tmp_dir())?;
         let (size, checksum, head) = self.receive(body, &tmp).await?;
+        let received = started.elapsed();
         if size == 0 {
             return Err(MediaError::Unsupported.into());
         }
         let kind = sniff_image(&head).ok_or(MediaError::Unsupported)?;
         self.ensure_free_space(0)?;
-        let (tmp, (width, height), exif) = tokio::task::spawn_blocking(move || {
-            tmp.as_file().sync_all()?;
-            let dims = image_dimensions(tmp.path(), kind)?;
-            let exif = read_exif(tmp.path()).unwrap_or(None).unwrap_or_default();
-            Ok::<_, AppError>((tmp, dims, exif))
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("upload task failed: {e}")))??;
 
         let owner = caller.user_id;
-        let existing = {
-            let checksum = checksum.clone();
-            self.db
-                .run(move |conn| Ok(repo::find_by_checksum(conn, owner, &checksum)?))
-                .await?
-        };
-        if let Some(id) = existing {
-            return self.duplicate(caller, id).await;
-        }
-
         let uuid = uuid::Uuid::new_v4().simple().to_string();
         let created_at = now();
         let ext = kind.extension();
@@ -121,25 +105,52 @@ impl Library {
             created_at,
         };
         let target = self.storage.original_path(key);
+        let dir = target
+            .parent()
+            .ok_or_else(|| AppError::Internal("original without a directory".into()))?
+            .to_path_buf();
         let intent = intent_path(&self.storage, &uuid);
-        let placed = {
-            let (target, intent) = (target.clone(), intent.clone());
+        // Three independent steps at once: flushing the file and reading its header, writing
+        // the intent (before the rename, as recovery needs), and looking for the same bytes
+        // among the caller's photos.
+        let checked = run_blocking(move || {
+            tmp.as_file().sync_data()?;
+            let dims = image_dimensions(tmp.path(), kind)?;
+            let exif = read_exif(tmp.path()).unwrap_or(None).unwrap_or_default();
+            Ok((tmp, dims, exif))
+        });
+        let intended = {
+            let (dir, intent, target) = (dir.clone(), intent.clone(), target.clone());
             let data_dir = self.storage.data_dir().to_path_buf();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                let dir = target
-                    .parent()
-                    .ok_or_else(|| std::io::Error::other("no directory"))?;
-                std::fs::create_dir_all(dir)?;
-                write_intent(&intent, &data_dir, &target)?;
+            run_blocking(move || {
+                std::fs::create_dir_all(&dir)?;
+                Ok(write_intent(&intent, &data_dir, &target)?)
+            })
+        };
+        let existing = {
+            let checksum = checksum.clone();
+            self.db
+                .run(move |conn| Ok(repo::find_by_checksum(conn, owner, &checksum)?))
+        };
+        let (checked, intended, existing) = tokio::join!(checked, intended, existing);
+        let _intent_guard = RemoveOnDrop(Some(intent));
+        let (tmp, (width, height), exif) = checked?;
+        let synced = started.elapsed();
+        if let Some(id) = existing? {
+            return self.duplicate(caller, id).await;
+        }
+        intended?;
+        let placed = {
+            let target = target.clone();
+            run_blocking(move || {
                 tmp.persist_noclobber(&target).map_err(|e| e.error)?;
-                storage::sync_dir(dir)
+                Ok(storage::sync_dir(&dir)?)
             })
             .await
-            .map_err(|e| AppError::Internal(format!("upload task failed: {e}")))?
         };
         let mut guard = RemoveOnDrop(Some(target));
-        let _intent_guard = RemoveOnDrop(Some(intent));
         placed?;
+        let placed = started.elapsed();
 
         let camera = camera_info(&exif);
         let location = location(&exif);
@@ -188,6 +199,11 @@ impl Library {
                 Ok(Ok(id))
             })
             .await?;
+        log::debug!(
+            "upload of {size} bytes: received and written in {received:.1?}, synced {synced:.1?}, \
+             placed {placed:.1?}, committed {:.1?}",
+            started.elapsed()
+        );
         match inserted {
             Ok(id) => {
                 guard.0 = None;
@@ -212,9 +228,9 @@ impl Library {
     }
 
     /// Streams `body` into `tmp`, hashing it; at most `max_upload_bytes`. Returns the size, the
-    /// SHA-256 hex and the first bytes (for sniffing). Frames are received here while a blocking
-    /// thread hashes and writes the previous ones, so both cores work on a large upload; the
-    /// frames are handed on as they came, never copied.
+    /// SHA-256 hex and the first bytes (for sniffing). Frames are received here while one
+    /// blocking thread hashes and another writes the previous ones; the frames are handed on as
+    /// they came, never copied.
     async fn receive<S: Stream<Item = io::Result<Bytes>> + Unpin>(
         &self,
         mut body: S,
@@ -222,14 +238,23 @@ impl Library {
     ) -> Result<(u64, String, Vec<u8>), AppError> {
         let limit = self.limits.max_upload_bytes;
         let file = tmp.as_file().try_clone()?;
-        let (tx, rx) = mpsc::channel::<Vec<Bytes>>(IN_FLIGHT_BATCHES);
-        let writer = tokio::task::spawn_blocking(move || write_and_hash(file, rx));
+        let (hash_tx, hash_rx) = mpsc::channel::<Vec<Bytes>>(IN_FLIGHT_BATCHES);
+        let (write_tx, write_rx) = mpsc::channel::<Vec<Bytes>>(IN_FLIGHT_BATCHES);
+        let hasher = tokio::task::spawn_blocking(move || hash_batches(hash_rx));
+        let writer = tokio::task::spawn_blocking(move || write_batches(file, write_rx));
+        // Hands a batch to both threads; false if the writer stopped (its error is reported
+        // below).
+        let hand_on = |batch: Vec<Bytes>| {
+            let (hash_tx, write_tx) = (&hash_tx, &write_tx);
+            async move {
+                hash_tx.send(batch.clone()).await.is_ok() && write_tx.send(batch).await.is_ok()
+            }
+        };
         let mut head = Vec::with_capacity(16);
         let mut size: u64 = 0;
         let read = async {
             let (mut batch, mut batched) = (Vec::new(), 0);
-            while let Some(frame) = body.next().await {
-                let frame = frame?;
+            while let Some(frame) = body.next().await.transpose()? {
                 size += frame.len() as u64;
                 if size > limit {
                     return Err(MediaError::TooLarge {
@@ -244,37 +269,56 @@ impl Library {
                 batch.push(frame);
                 if batched >= BATCH_BYTES || batch.len() >= BATCH_FRAMES {
                     batched = 0;
-                    if tx.send(std::mem::take(&mut batch)).await.is_err() {
-                        // The writer stopped: its error is reported below.
-                        return Ok::<(), AppError>(());
+                    if !hand_on(std::mem::take(&mut batch)).await {
+                        return Ok(());
                     }
                 }
             }
             if !batch.is_empty() {
-                let _ = tx.send(batch).await;
+                hand_on(batch).await;
             }
-            Ok(())
+            Ok::<(), AppError>(())
         };
         let read_result = read.await;
-        drop(tx);
-        let written = writer
-            .await
-            .map_err(|e| AppError::Internal(format!("upload writer failed: {e}")))?;
+        drop((hash_tx, write_tx));
+        let failed = |e: tokio::task::JoinError| AppError::Internal(format!("upload thread failed: {e}"));
+        let written = writer.await.map_err(failed)?;
+        let checksum = hasher.await.map_err(failed)?;
         read_result?;
-        let checksum = written?;
+        written?;
         Ok((size, checksum, head))
     }
 }
 
-/// The writer thread of `receive`: hashes and appends each batch, starting the disk's
-/// writeback as it goes. Returns the SHA-256 hex.
-fn write_and_hash(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -> io::Result<String> {
+/// Runs blocking work (file I/O) off the async threads.
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("upload task failed: {e}")))?
+}
+
+/// The hashing thread of `receive`: the SHA-256 hex of all batches.
+fn hash_batches(mut rx: mpsc::Receiver<Vec<Bytes>>) -> String {
     let mut hasher = Sha256::new();
-    let (mut written, mut handed_to_disk) = (0u64, 0u64);
     while let Some(batch) = rx.blocking_recv() {
         for frame in &batch {
             hasher.update(frame);
         }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The writing thread of `receive`: appends each batch, starting the disk's writeback as it
+/// goes.
+fn write_batches(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -> io::Result<()> {
+    let (mut written, mut handed_to_disk) = (0u64, 0u64);
+    while let Some(batch) = rx.blocking_recv() {
         write_all_vectored(&mut file, &batch)?;
         written += batch.iter().map(|f| f.len() as u64).sum::<u64>();
         if written - handed_to_disk >= WRITEBACK_STEP {
@@ -282,11 +326,7 @@ fn write_and_hash(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -
             handed_to_disk = written;
         }
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(())
 }
 
 fn write_all_vectored(file: &mut std::fs::File, frames: &[Bytes]) -> io::Result<()> {
