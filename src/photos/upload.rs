@@ -23,12 +23,13 @@ use crate::media::sniff::sniff_image;
 use crate::media::thumbnail::image_dimensions;
 use crate::media::MediaError;
 
-/// Received frames are handed to the writer in batches of about this many bytes...
+/// Received frames are handed to the hashing and writing threads in batches of at least this
+/// many bytes (the HTTP layer's frames are usually ~300-400 KiB, so mostly one frame each)...
 const BATCH_BYTES: usize = 256 * 1024;
 /// ...or this many frames.
 const BATCH_FRAMES: usize = 64;
-/// Batches queued ahead of the writer. With the HTTP layer's frames (at most ~400 KiB each)
-/// this bounds the memory one upload holds to a few MiB.
+/// Batches queued ahead of each thread (both get the same frames). With the HTTP layer's
+/// frames this bounds the memory one upload holds to a few MiB.
 const IN_FLIGHT_BATCHES: usize = 8;
 /// While an upload streams, every this many written bytes are handed to the disk, so the
 /// fsync at the end has little left to wait for.
@@ -86,7 +87,7 @@ impl Library {
         self.ensure_free_space(0)?;
         let started = std::time::Instant::now();
         let tmp = tempfile::NamedTempFile::new_in(self.storage.tmp_dir())?;
-        let (size, checksum, head) = self.receive(body, &tmp).await?;
+        let (size, frames, checksum, head) = self.receive(body, &tmp).await?;
         let received = started.elapsed();
         if size == 0 {
             return Err(MediaError::Unsupported.into());
@@ -200,7 +201,7 @@ impl Library {
             })
             .await?;
         log::debug!(
-            "upload of {size} bytes: received and written in {received:.1?}, synced {synced:.1?}, \
+            "upload of {size} bytes in {frames} frames: received and written in {received:.1?}, synced {synced:.1?}, \
              placed {placed:.1?}, committed {:.1?}",
             started.elapsed()
         );
@@ -235,7 +236,7 @@ impl Library {
         &self,
         mut body: S,
         tmp: &tempfile::NamedTempFile,
-    ) -> Result<(u64, String, Vec<u8>), AppError> {
+    ) -> Result<(u64, usize, String, Vec<u8>), AppError> {
         let limit = self.limits.max_upload_bytes;
         let file = tmp.as_file().try_clone()?;
         let (hash_tx, hash_rx) = mpsc::channel::<Vec<Bytes>>(IN_FLIGHT_BATCHES);
@@ -252,10 +253,12 @@ impl Library {
         };
         let mut head = Vec::with_capacity(16);
         let mut size: u64 = 0;
+        let mut frames = 0;
         let read = async {
             let (mut batch, mut batched) = (Vec::new(), 0);
             while let Some(frame) = body.next().await.transpose()? {
                 size += frame.len() as u64;
+                frames += 1;
                 if size > limit {
                     return Err(MediaError::TooLarge {
                         limit_mb: limit / (1024 * 1024),
@@ -286,7 +289,7 @@ impl Library {
         let checksum = hasher.await.map_err(failed)?;
         read_result?;
         written?;
-        Ok((size, checksum, head))
+        Ok((size, frames, checksum, head))
     }
 }
 
