@@ -27,9 +27,7 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:4000".into());
-    let app = Route::new()
-        .at("/", get(hello))
-        .at("/drain", post(drain));
+    let app = Route::new().at("/", get(hello)).at("/drain", post(drain));
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -20,6 +20,8 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 const MAX_PARTS: usize = 1000;
 /// RFC 2046 allows 1 to 70 characters; some slack for odd clients.
 const MAX_BOUNDARY: usize = 200;
+/// Most transport padding (spaces, tabs) after a delimiter.
+const MAX_PADDING: usize = 256;
 
 /// A request body as a stream of frames.
 pub type BodyStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
@@ -144,30 +146,24 @@ impl FormData {
                         return Err(FormDataError::Malformed("no boundary in the body"));
                     }
                 }
-                State::AfterDelimiter => {
-                    // Transport padding may follow a delimiter (RFC 2046).
-                    let padding = self
-                        .buf
-                        .iter()
-                        .take_while(|b| matches!(b, b' ' | b'\t'))
-                        .count();
-                    self.buf.advance(padding);
-                    if self.buf.len() < 2 {
-                        if !self.fill().await? {
-                            return Err(FormDataError::Truncated);
-                        }
-                    } else if self.buf.starts_with(b"--") {
-                        // The closing delimiter; the epilogue, if any, is ignored.
+                State::AfterDelimiter => match delimiter_line(&self.buf) {
+                    Line::Close => {
+                        // The epilogue, if any, is ignored.
                         self.state = State::End;
                         self.buf = Bytes::new();
                         return Ok(None);
-                    } else if self.buf.starts_with(b"\r\n") {
-                        self.buf.advance(2);
-                        self.state = State::Headers;
-                    } else {
-                        return Err(FormDataError::Malformed("text after a boundary"));
                     }
-                }
+                    Line::NextPart(len) => {
+                        self.buf.advance(len);
+                        self.state = State::Headers;
+                    }
+                    Line::Invalid => return Err(FormDataError::Malformed("text after a boundary")),
+                    Line::Undecided => {
+                        if !self.fill().await? {
+                            return Err(FormDataError::Truncated);
+                        }
+                    }
+                },
                 State::Headers => {
                     let end = if self.buf.starts_with(b"\r\n") {
                         Some((0, 2))
@@ -245,10 +241,28 @@ impl FormData {
         let dlen = self.delimiter.len();
         loop {
             if let Some(i) = self.finder.find(&self.buf) {
-                let data = self.buf.split_to(i);
-                self.buf.advance(dlen);
-                self.state = State::AfterDelimiter;
-                return Poll::Ready(Ok((!data.is_empty()).then_some(data)));
+                if i > 0 {
+                    return Poll::Ready(Ok(Some(self.buf.split_to(i))));
+                }
+                // The part ends here only if a real delimiter line follows: a file is not
+                // stored when the body goes on with something else or stops short.
+                match delimiter_line(&self.buf[dlen..]) {
+                    Line::Close | Line::NextPart(_) => {
+                        self.buf.advance(dlen);
+                        self.state = State::AfterDelimiter;
+                        return Poll::Ready(Ok(None));
+                    }
+                    Line::Invalid => {
+                        return Poll::Ready(Err(FormDataError::Malformed("text after a boundary")))
+                    }
+                    Line::Undecided => {
+                        let Some(frame) = ready!(self.poll_frame(cx))? else {
+                            return Poll::Ready(Err(FormDataError::Truncated));
+                        };
+                        self.buf = join(&self.buf, frame);
+                        continue;
+                    }
+                }
             }
             // Everything but a tail that could begin a delimiter is part of the body.
             let keep = delimiter_prefix_at_end(&self.buf, &self.delimiter);
@@ -256,7 +270,7 @@ impl FormData {
                 let data = self.buf.split_to(self.buf.len() - keep);
                 return Poll::Ready(Ok(Some(data)));
             }
-            let Some(mut frame) = ready!(self.poll_frame(cx))? else {
+            let Some(frame) = ready!(self.poll_frame(cx))? else {
                 return Poll::Ready(Err(FormDataError::Truncated));
             };
             if self.buf.is_empty() {
@@ -276,10 +290,11 @@ impl FormData {
             });
             match straddle {
                 Some(j) => {
-                    frame.advance(dlen - (tail.len() - j));
-                    self.buf = frame;
-                    self.state = State::AfterDelimiter;
-                    return Poll::Ready(Ok((j > 0).then(|| tail.slice(..j))));
+                    // Once per part at most: join the delimiter's pieces, then check its line.
+                    self.buf = join(&tail.slice(j..), frame);
+                    if j > 0 {
+                        return Poll::Ready(Ok(Some(tail.slice(..j))));
+                    }
                 }
                 None => {
                     self.buf = frame;
@@ -298,7 +313,42 @@ impl Stream for PartBody<'_> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let form = &mut self.get_mut().0;
-        Poll::Ready(ready!(form.poll_chunk(cx)).map_err(io::Error::from).transpose())
+        Poll::Ready(
+            ready!(form.poll_chunk(cx))
+                .map_err(io::Error::from)
+                .transpose(),
+        )
+    }
+}
+
+/// What follows a delimiter.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// `--`: the closing delimiter.
+    Close,
+    /// Transport padding and CRLF of this many bytes: another part follows.
+    NextPart(usize),
+    /// Too few bytes yet.
+    Undecided,
+    Invalid,
+}
+
+/// Reads the rest of a delimiter line (RFC 2046: `--` right after the boundary closes the
+/// body; otherwise optional spaces and tabs, then CRLF).
+fn delimiter_line(after: &[u8]) -> Line {
+    if after.starts_with(b"--") {
+        return Line::Close;
+    }
+    let padding = after
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    match &after[padding..] {
+        [b'\r', b'\n', ..] => Line::NextPart(padding + 2),
+        _ if padding > MAX_PADDING => Line::Invalid,
+        [] | [b'\r'] => Line::Undecided,
+        [b'-'] if padding == 0 => Line::Undecided,
+        _ => Line::Invalid,
     }
 }
 

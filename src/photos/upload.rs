@@ -284,7 +284,8 @@ impl Library {
         };
         let read_result = read.await;
         drop((hash_tx, write_tx));
-        let failed = |e: tokio::task::JoinError| AppError::Internal(format!("upload thread failed: {e}"));
+        let failed =
+            |e: tokio::task::JoinError| AppError::Internal(format!("upload thread failed: {e}"));
         let written = writer.await.map_err(failed)?;
         let checksum = hasher.await.map_err(failed)?;
         read_result?;

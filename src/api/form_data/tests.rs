@@ -67,7 +67,9 @@ fn sample() -> (Vec<u8>, Parsed) {
     ]
     .concat();
     let mut body = Vec::new();
-    body.extend_from_slice(b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nSea at dusk\r\n");
+    body.extend_from_slice(
+        b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nSea at dusk\r\n",
+    );
     body.extend_from_slice(b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n");
     body.extend_from_slice(&tricky);
     body.extend_from_slice(b"\r\n--XyZ-boundary\r\ncontent-disposition: form-data; name=\"files[]\"; filename=\"empty.jpg\"\r\nCONTENT-TYPE: image/jpeg\r\n\r\n");
@@ -101,11 +103,7 @@ fn three_way_splits_read_the_same() {
     let (body, expected) = sample();
     for i in (0..body.len()).step_by(3) {
         for j in (i..=body.len()).step_by(5) {
-            let frames = vec![
-                body[..i].to_vec(),
-                body[i..j].to_vec(),
-                body[j..].to_vec(),
-            ];
+            let frames = vec![body[..i].to_vec(), body[i..j].to_vec(), body[j..].to_vec()];
             assert_eq!(parse_frames(frames, B).unwrap(), expected, "{i}/{j}");
         }
     }
@@ -116,7 +114,11 @@ fn frames_of_every_small_size_read_the_same() {
     let (body, expected) = sample();
     for size in 1..40 {
         let frames = body.chunks(size).map(<[u8]>::to_vec).collect();
-        assert_eq!(parse_frames(frames, B).unwrap(), expected, "frames of {size}");
+        assert_eq!(
+            parse_frames(frames, B).unwrap(),
+            expected,
+            "frames of {size}"
+        );
     }
 }
 
@@ -190,7 +192,8 @@ fn text_after_a_boundary_is_malformed() {
 
 #[test]
 fn bare_lf_is_not_a_line_break() {
-    let body = b"--XyZ-boundary\nContent-Disposition: form-data; name=\"a\"\n\nx\n--XyZ-boundary--\n";
+    let body =
+        b"--XyZ-boundary\nContent-Disposition: form-data; name=\"a\"\n\nx\n--XyZ-boundary--\n";
     assert!(parse(body).is_err());
 }
 
@@ -218,7 +221,8 @@ fn a_part_without_headers_has_no_name() {
 
 #[test]
 fn oversized_headers_and_too_many_parts_are_refused() {
-    let mut body = b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Pad: ".to_vec();
+    let mut body =
+        b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Pad: ".to_vec();
     body.extend(std::iter::repeat_n(b'p', MAX_HEADER_BYTES));
     body.extend_from_slice(b"\r\n\r\nx\r\n--XyZ-boundary--");
     let frames = body.chunks(1000).map(<[u8]>::to_vec).collect();
@@ -229,7 +233,9 @@ fn oversized_headers_and_too_many_parts_are_refused() {
 
     let mut body = Vec::new();
     for _ in 0..=MAX_PARTS {
-        body.extend_from_slice(b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n");
+        body.extend_from_slice(
+            b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n",
+        );
     }
     body.extend_from_slice(b"--XyZ-boundary--");
     assert!(matches!(parse(&body), Err(FormDataError::Malformed(_))));
@@ -238,9 +244,8 @@ fn oversized_headers_and_too_many_parts_are_refused() {
 #[test]
 fn filenames_quoted_escaped_and_extended() {
     let disposition = |value: &str| {
-        let body = format!(
-            "--XyZ-boundary\r\nContent-Disposition: {value}\r\n\r\nx\r\n--XyZ-boundary--"
-        );
+        let body =
+            format!("--XyZ-boundary\r\nContent-Disposition: {value}\r\n\r\nx\r\n--XyZ-boundary--");
         parse(body.as_bytes()).unwrap().remove(0).0
     };
     let h = disposition(r#"form-data; name="file"; filename="say \"cheese\".jpg""#);
@@ -289,7 +294,10 @@ fn boundary_from_content_type() {
     assert_eq!(boundary_of("multipart/form-data; boundary=\"\""), None);
     assert_eq!(boundary_of("multipart/mixed; boundary=abc"), None);
     assert_eq!(boundary_of("application/json"), None);
-    let long = format!("multipart/form-data; boundary={}", "b".repeat(MAX_BOUNDARY + 1));
+    let long = format!(
+        "multipart/form-data; boundary={}",
+        "b".repeat(MAX_BOUNDARY + 1)
+    );
     assert_eq!(boundary_of(&long), None);
 }
 
@@ -305,7 +313,8 @@ fn a_quoted_boundary_with_spaces_reads_the_body() {
 
 #[test]
 fn large_frames_pass_through_without_copies() {
-    let head = b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n";
+    let head =
+        b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n";
     let first: Vec<u8> = head.iter().copied().chain(vec![7u8; 100_000]).collect();
     let middle = Bytes::from(vec![8u8; 300_000]);
     let last = [&[9u8; 1000][..], b"\r\n--XyZ-boundary--\r\n"].concat();
@@ -322,8 +331,7 @@ fn large_frames_pass_through_without_copies() {
         let mut passed_through = false;
         while let Some(chunk) = form.chunk().await.unwrap() {
             total += chunk.len();
-            passed_through |= chunk.len() == middle.len()
-                && chunk.as_ptr_range() == middle_range;
+            passed_through |= chunk.len() == middle.len() && chunk.as_ptr_range() == middle_range;
         }
         assert_eq!(total, 100_000 + 300_000 + 1000);
         assert!(passed_through, "the middle frame was copied");
@@ -380,7 +388,10 @@ fn skipped_parts_are_drained_and_errors_stick() {
     let mut form = FormData::new(stream(vec![cut]), B);
     block_on(async {
         form.next_part().await.unwrap();
-        assert!(matches!(form.next_part().await, Err(FormDataError::Truncated)));
+        assert!(matches!(
+            form.next_part().await,
+            Err(FormDataError::Truncated)
+        ));
         assert!(form.next_part().await.is_err());
         assert!(form.chunk().await.is_err());
     });
@@ -421,7 +432,11 @@ fn delimiter_prefix_at_end_finds_the_longest() {
     assert_eq!(delimiter_prefix_at_end(b"xyz\r", d), 1);
     assert_eq!(delimiter_prefix_at_end(b"xyz\r\n-", d), 3);
     assert_eq!(delimiter_prefix_at_end(b"\r\n--a", d), 5);
-    assert_eq!(delimiter_prefix_at_end(b"\r\n--ab", d), 0, "a whole delimiter is found, not kept");
+    assert_eq!(
+        delimiter_prefix_at_end(b"\r\n--ab", d),
+        0,
+        "a whole delimiter is found, not kept"
+    );
     assert_eq!(delimiter_prefix_at_end(b"", d), 0);
 }
 
@@ -435,7 +450,14 @@ fn random_parts_in_random_frames_read_back_exactly() {
         seed ^= seed << 17;
         (seed % n as u64) as usize
     };
-    let pieces: [&[u8]; 6] = [b"\r", b"\n", b"-", b"\r\n--XyZ-", b"\r\n--XyZ-boundar", b"ab"];
+    let pieces: [&[u8]; 6] = [
+        b"\r",
+        b"\n",
+        b"-",
+        b"\r\n--XyZ-",
+        b"\r\n--XyZ-boundar",
+        b"ab",
+    ];
     for round in 0..300 {
         let mut body = Vec::new();
         let mut expected = Vec::new();
@@ -446,7 +468,8 @@ fn random_parts_in_random_frames_read_back_exactly() {
             }
             let name = format!("p{p}");
             body.extend_from_slice(
-                format!("--{B}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                format!("--{B}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                    .as_bytes(),
             );
             body.extend_from_slice(&data);
             body.extend_from_slice(b"\r\n");
@@ -462,4 +485,56 @@ fn random_parts_in_random_frames_read_back_exactly() {
         }
         assert_eq!(parse_frames(frames, B).unwrap(), expected, "round {round}");
     }
+}
+
+#[test]
+fn delimiter_lines() {
+    assert_eq!(delimiter_line(b"--"), Line::Close);
+    assert_eq!(delimiter_line(b"--\r\nepilogue"), Line::Close);
+    assert_eq!(delimiter_line(b"\r\nContent"), Line::NextPart(2));
+    assert_eq!(delimiter_line(b" \t \r\n"), Line::NextPart(5));
+    for undecided in [&b""[..], b"-", b"\r", b"  ", b" \t\r"] {
+        assert_eq!(delimiter_line(undecided), Line::Undecided, "{undecided:?}");
+    }
+    for invalid in [&b"x"[..], b"-x", b"\rx", b"\n", b" -", b" --", b"A\r\n"] {
+        assert_eq!(delimiter_line(invalid), Line::Invalid, "{invalid:?}");
+    }
+    let padded = vec![b' '; MAX_PADDING + 1];
+    assert_eq!(delimiter_line(&padded), Line::Invalid);
+}
+
+#[test]
+fn a_part_ends_only_at_a_whole_delimiter_line() {
+    // The data before a bad delimiter line is never reported as a complete part.
+    let body = b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc\r\n--XyZ-boundaryZ\r\n";
+    for i in 0..body.len() {
+        let frames = vec![body[..i].to_vec(), body[i..].to_vec()];
+        let mut form = FormData::new(stream(frames), B);
+        block_on(async {
+            form.next_part().await.unwrap();
+            let mut result = Ok(());
+            loop {
+                match form.chunk().await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("split at {i}: the part was reported complete"),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            assert!(
+                matches!(result, Err(FormDataError::Malformed(_))),
+                "split at {i}"
+            );
+        });
+    }
+    // A body that stops right after a delimiter does not complete the part either.
+    let cut = b"--XyZ-boundary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc\r\n--XyZ-boundary";
+    let mut form = FormData::new(stream(vec![cut.to_vec()]), B);
+    block_on(async {
+        form.next_part().await.unwrap();
+        assert_eq!(form.chunk().await.unwrap().unwrap(), "abc");
+        assert!(matches!(form.chunk().await, Err(FormDataError::Truncated)));
+    });
 }
