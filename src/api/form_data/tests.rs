@@ -512,21 +512,14 @@ fn a_part_ends_only_at_a_whole_delimiter_line() {
         let mut form = FormData::new(stream(frames), B);
         block_on(async {
             form.next_part().await.unwrap();
-            let mut result = Ok(());
-            loop {
+            let error = loop {
                 match form.chunk().await {
                     Ok(Some(_)) => continue,
                     Ok(None) => panic!("split at {i}: the part was reported complete"),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
+                    Err(e) => break e,
                 }
-            }
-            assert!(
-                matches!(result, Err(FormDataError::Malformed(_))),
-                "split at {i}"
-            );
+            };
+            assert!(matches!(error, FormDataError::Malformed(_)), "split at {i}");
         });
     }
     // A body that stops right after a delimiter does not complete the part either.
