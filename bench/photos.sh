@@ -3,7 +3,7 @@
 # file on the same disk (plain, and followed by a sync of the copy: photox fsyncs), next to the
 # same curl upload into a poem handler that only drains the body, the daemon's RSS during it,
 # and GET /api/v1/photos?per_page=50 on a library of 10,000 photos at 64 connections next to a
-# poem hello-world in the same run. RUNS (default 7) uploads; medians.
+# poem hello-world in the same run. RUNS (default 7) uploads; medians. LIST=0 skips the listing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,14 +15,21 @@ if ! command -v wrk >/dev/null; then
 fi
 cargo build --release --bin photox --example hello_world >&2
 target=${CARGO_TARGET_DIR:-target}/release
-bin=$target/photox
+# BENCH_BIN: another photox binary to measure (e.g. an older build, for a before/after). Not
+# PHOTOX_*: the daemon reads those as configuration.
+bin=${BENCH_BIN:-$target/photox}
 hello=$target/examples/hello_world
 # Keep everything on one disk: the work dir sits beside the build output.
 work=$(mktemp -d "${BENCH_DIR:-$PWD}/.bench-XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_healthy() { until curl -sf "http://127.0.0.1:$1/health" >/dev/null; do sleep 0.01; done; }
+wait_healthy() {
+    until curl -sf "http://127.0.0.1:$1/health" >/dev/null; do
+        kill -0 "$pid" || { echo "photox did not start:" >&2; cat "$work/photox.log" >&2; exit 1; }
+        sleep 0.01
+    done
+}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
