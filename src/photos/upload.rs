@@ -121,12 +121,9 @@ impl Library {
             Ok((tmp, dims, exif))
         });
         let intended = {
-            let (dir, intent, target) = (dir.clone(), intent.clone(), target.clone());
+            let (intent, target) = (intent.clone(), target.clone());
             let data_dir = self.storage.data_dir().to_path_buf();
-            run_blocking(move || {
-                std::fs::create_dir_all(&dir)?;
-                Ok(write_intent(&intent, &data_dir, &target)?)
-            })
+            run_blocking(move || Ok(write_intent(&intent, &data_dir, &target)?))
         };
         let existing = {
             let checksum = checksum.clone();
@@ -144,6 +141,7 @@ impl Library {
         let placed = {
             let target = target.clone();
             run_blocking(move || {
+                std::fs::create_dir_all(&dir)?;
                 tmp.persist_noclobber(&target).map_err(|e| e.error)?;
                 Ok(storage::sync_dir(&dir)?)
             })
