@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # Photo library benchmarks (issue 3): a 50 MB upload over loopback next to `cp` of the same
-# file on the same disk, the daemon's RSS growth during it, and GET /api/v1/photos?per_page=50
-# on a library of 10,000 photos at 64 connections next to a poem hello-world in the same run.
+# file on the same disk (plain, and followed by a sync of the copy: photox fsyncs), next to the
+# same curl upload into a poem handler that only drains the body, the daemon's RSS during it,
+# and GET /api/v1/photos?per_page=50 on a library of 10,000 photos at 64 connections next to a
+# poem hello-world in the same run. RUNS (default 7) uploads; medians. LIST=0 skips the listing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
+RUNS=${RUNS:-7}
+LIST=${LIST:-1} # 0: uploads only
 if ! command -v wrk >/dev/null; then
     apt-get -o DPkg::Lock::Timeout=600 install -y wrk >/dev/null
 fi
 cargo build --release --bin photox --example hello_world >&2
 target=${CARGO_TARGET_DIR:-target}/release
-bin=$target/photox
+# BENCH_BIN: another photox binary to measure (e.g. an older build, for a before/after). Not
+# PHOTOX_*: the daemon reads those as configuration.
+bin=${BENCH_BIN:-$target/photox}
 hello=$target/examples/hello_world
 # Keep everything on one disk: the work dir sits beside the build output.
 work=$(mktemp -d "${BENCH_DIR:-$PWD}/.bench-XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_healthy() { until curl -sf "http://127.0.0.1:$1/health" >/dev/null; do sleep 0.01; done; }
+wait_healthy() {
+    until curl -sf "http://127.0.0.1:$1/health" >/dev/null; do
+        kill -0 "$pid" || { echo "photox did not start:" >&2; cat "$work/photox.log" >&2; exit 1; }
+        sleep 0.01
+    done
+}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -48,11 +59,28 @@ wait_healthy "$port"
 api="http://127.0.0.1:$port/api/v1"
 token=$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json' \
     -d '{"username":"bench","password":"bench-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["access_token"])')
+# The reference server: POST /drain reads a body and throws it away (client + HTTP floor).
+hport=$(free_port)
+"$hello" "127.0.0.1:$hport" &
+hpid=$!
+until curl -sf "http://127.0.0.1:$hport/" >/dev/null; do sleep 0.01; done
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# Upload vs cp: 3 runs each, median. Each upload is a new photo (the duplicate check would
-# short-cut a repeat), so the file's tail differs per run.
-cp_times=(); cps_times=(); up_times=(); growth=()
-for i in 1 2 3; do
+# Peak RSS during one upload: VmHWM after resetting it (clear_refs 5), else sampled every 5 ms.
+if echo 5 2>/dev/null >"/proc/$pid/clear_refs"; then
+    peak_start() { echo 5 >"/proc/$pid/clear_refs"; }
+    peak_end() { awk '/VmHWM/ {print $2}' "/proc/$pid/status"; }
+else
+    peak_start() { ( while kill -0 "$pid" 2>/dev/null; do rss_kb "$pid"; sleep 0.005; done ) >"$work/rss.txt" & sampler=$!; }
+    peak_end() { kill "$sampler"; wait "$sampler" 2>/dev/null || true; sort -n "$work/rss.txt" | tail -1; }
+fi
+ms() { awk '{printf "%.0f", $1 * 1000}'; }
+
+# Upload vs cp, cp + sync and a drain, RUNS times each, interleaved; medians. Each upload is a
+# new photo (the duplicate check would short-cut a repeat), so the file's tail differs per run.
+cp_times=(); cps_times=(); drain_times=(); up_times=(); growth=()
+rss_first=$(rss_kb "$pid"); rss_peak=$rss_first
+for i in $(seq "$RUNS"); do
     printf '%08d' "$i" | dd of="$work/big.jpg" bs=1 seek=$((size - 8)) conv=notrunc status=none
     sync
     t0=$(date +%s%N); cp "$work/big.jpg" "$work/copy.jpg"; t1=$(date +%s%N)
@@ -60,24 +88,30 @@ for i in 1 2 3; do
     # The durable baseline: photox fsyncs every original before acknowledging it.
     t0=$(date +%s%N); cp "$work/big.jpg" "$work/copy.jpg"; sync "$work/copy.jpg"; t1=$(date +%s%N)
     cps_times+=("$(( (t1 - t0) / 1000000 ))"); rm -f "$work/copy.jpg"; sync
-    before=$(rss_kb "$pid"); peak=$before
-    ( while kill -0 "$pid" 2>/dev/null; do rss_kb "$pid"; sleep 0.005; done ) >"$work/rss.txt" &
-    sampler=$!
-    ms=$(curl -sf -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
-        -F "file=@$work/big.jpg;filename=big.jpg" "$api/photos" | awk '{printf "%.0f", $1*1000}')
-    kill "$sampler"; wait "$sampler" 2>/dev/null || true
-    peak=$(sort -n "$work/rss.txt" | tail -1)
-    up_times+=("$ms"); growth+=("$(( (peak - before) / 1024 ))")
+    drain_times+=("$(curl -sf -o /dev/null -w '%{time_total}' \
+        -F "file=@$work/big.jpg;filename=big.jpg" "http://127.0.0.1:$hport/drain" | ms)")
+    before=$(rss_kb "$pid")
+    peak_start
+    up_times+=("$(curl -sf -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
+        -F "file=@$work/big.jpg;filename=big.jpg" "$api/photos" | ms)")
+    peak=$(peak_end)
+    growth+=("$(( (peak - before) / 1024 ))")
+    (( peak > rss_peak )) && rss_peak=$peak
 done
+rss_after=$(rss_kb "$pid")
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 cp_ms=$(printf '%s\n' "${cp_times[@]}" | median)
 cps_ms=$(printf '%s\n' "${cps_times[@]}" | median)
+drain_ms=$(printf '%s\n' "${drain_times[@]}" | median)
 up_ms=$(printf '%s\n' "${up_times[@]}" | median)
 growth_mb=$(printf '%s\n' "${growth[@]}" | sort -n | tail -1)
 mbps() { awk -v b="$size" -v ms="$1" 'BEGIN {printf "%.0f", b / 1048576 / (ms / 1000)}'; }
-ratio=$(awk -v c="$cp_ms" -v u="$up_ms" 'BEGIN {printf "%.2f", c / u}')
-ratio_sync=$(awk -v c="$cps_ms" -v u="$up_ms" 'BEGIN {printf "%.2f", c / u}')
+ratio() { awk -v c="$1" -v u="$up_ms" 'BEGIN {printf "%.2f", c / u}'; }
 kill -TERM "$pid"; wait "$pid" || true
+echo "upload runs (ms): ${up_times[*]}; cp: ${cp_times[*]}; cp+sync: ${cps_times[*]}; drain: ${drain_times[*]}" >&2
 
+total=-; list_rps=-; list_p99=-; list_rss=-; hello_rps=-; hello_p99=-
+if [[ $LIST == 1 ]]; then
 # A library of 10,000 photos (rows only: listing never opens files).
 python3 - "$work/data/photox.db" <<'PY'
 import sqlite3, sys, uuid, random
@@ -111,19 +145,18 @@ list_bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
 list_rss=$(( $(rss_kb "$pid") / 1024 ))
 kill -TERM "$pid"; wait "$pid" || true
 
-hport=$(free_port)
-"$hello" "127.0.0.1:$hport" &
-hpid=$!
-until curl -sf "http://127.0.0.1:$hport/" >/dev/null; do sleep 0.01; done
 out=$(wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$hport/")
 hello_rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
 hello_p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+fi
 kill "$hpid"
 
 cat <<TABLE
 | figure | photox | reference (same run) |
 |---|---|---|
-| 50 MB upload over loopback (median of 3) | ${up_ms} ms = $(mbps "$up_ms") MB/s | cp of the same file: ${cp_ms} ms = $(mbps "$cp_ms") MB/s (ratio ${ratio}); cp + sync of the file: ${cps_ms} ms = $(mbps "$cps_ms") MB/s (ratio ${ratio_sync}) |
-| daemon RSS growth during a 50 MB upload (max of 3) | ${growth_mb} MB | |
+| 50 MB upload over loopback with curl (median of $RUNS) | ${up_ms} ms = $(mbps "$up_ms") MB/s | cp of the same file: ${cp_ms} ms = $(mbps "$cp_ms") MB/s (ratio $(ratio "$cp_ms")); cp + sync of the file: ${cps_ms} ms = $(mbps "$cps_ms") MB/s (ratio $(ratio "$cps_ms")); the same curl upload to a poem handler that drains the body: ${drain_ms} ms = $(mbps "$drain_ms") MB/s (ratio $(ratio "$drain_ms")) |
+| daemon RSS during the uploads | before $(( rss_first / 1024 )) MB, peak $(( rss_peak / 1024 )) MB, after $(( rss_after / 1024 )) MB; largest growth during one upload ${growth_mb} MB | |
 | GET /api/v1/photos?per_page=50, ${total} photos, 64 connections, ${DURATION} | ${list_rps} req/s, p99 ${list_p99} (non-2xx: ${list_bad:-0}); RSS after ${list_rss} MB | poem hello-world: ${hello_rps} req/s, p99 ${hello_p99} |
+
+Load average (1, 5, 15 min): ${load_before} before the uploads, ${load_after} after them, $(cut -d' ' -f1-3 /proc/loadavg) at the end.
 TABLE

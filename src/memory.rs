@@ -9,6 +9,12 @@
 const MMAP_THRESHOLD: i32 = 1024 * 1024;
 /// At most this many malloc arenas (glibc's default is 8 per core).
 const ARENA_MAX: i32 = 4;
+/// Free memory kept at the top of an arena instead of being handed back at once. Pinning the
+/// mmap threshold leaves glibc's trim threshold at 128 KiB, so the buffers an upload streams
+/// through (a few hundred KiB each, a few MiB in flight) went back to the OS as soon as they
+/// were freed and every received page was faulted in anew: ~13,000 page faults per 50 MB
+/// upload, about 15 % of its CPU time. Keeping up to this much per arena makes them reused.
+const TRIM_THRESHOLD: i32 = 4 * 1024 * 1024;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn return_large_buffers_to_the_os() {
@@ -16,6 +22,7 @@ pub fn return_large_buffers_to_the_os() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
         libc::mallopt(libc::M_ARENA_MAX, ARENA_MAX);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
     }
 }
 

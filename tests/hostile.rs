@@ -90,6 +90,11 @@ async fn hostile_files_get_clean_answers_and_the_daemon_stays_up() {
             r.text
         );
     }
+    // Refused files leave nothing under originals/, not even a dated directory.
+    let originals: Vec<_> = std::fs::read_dir(s.data_dir().join("originals"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(originals.is_empty(), "{originals:?}");
     // Files whose header is fine but whose data is not are stored (they are the user's bytes)
     // and fail processing with a reason; the 16-bit bomb passes the pixel check but not the
     // decoder's memory limit.

@@ -16,6 +16,7 @@ use super::envelope::{
     empty, raw_query_value, Created, Either, Empty, Envelope, JsonBody, Ok, Page, Paging,
 };
 use super::error::ApiError;
+use super::photo_models::PhotoPage;
 use super::photo_upload::{receive_upload, UploadError, UploadResponse};
 use super::photos::{blank_to_none, parse_scope, parse_sort, photo_page, LikeResponse};
 use super::security::{BearerAuth, OptionalAuth};
@@ -76,7 +77,7 @@ async fn album_photos(
     paging: Paging,
     sort: Option<String>,
     req: &Request,
-) -> Result<Page<super::photo_models::PhotoResponse>> {
+) -> Result<PhotoPage> {
     let params = ListParams {
         album_id: Some(id),
         sort: parse_sort(sort, req)?,
@@ -185,7 +186,9 @@ impl AlbumsApi {
         let viewer = Viewer::from(auth.0);
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let album = state.sharing().get_album(viewer, id.0).await?;
-        let photos = album_photos(&state, viewer, id.0, paging, sort.0, req).await?;
+        let photos = album_photos(&state, viewer, id.0, paging, sort.0, req)
+            .await?
+            .0;
         Result::Ok(Envelope(AlbumDetailResponse {
             album: present_album(&state, album),
             photos,
@@ -204,7 +207,7 @@ impl AlbumsApi {
         sort: Query<Option<String>>,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<super::photo_models::PhotoResponse>>> {
+    ) -> Result<Ok<PhotoPage>> {
         let viewer = Viewer::from(auth.0);
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let page = album_photos(&state, viewer, id.0, paging, sort.0, req).await?;

@@ -10,7 +10,7 @@ use super::album_models::AlbumResponse;
 use super::albums::{album_page, parse_album_sort};
 use super::envelope::{raw_query_value, Envelope, Ok, Page, Paging};
 use super::error::ApiError;
-use super::photo_models::PhotoResponse;
+use super::photo_models::PhotoPage;
 use super::photos::photo_page;
 use super::security::OptionalAuth;
 use super::ApiTags;
@@ -78,7 +78,7 @@ impl CommunityApi {
         sort: Query<Option<String>>,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<PhotoResponse>>> {
+    ) -> Result<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let params = ListParams {
             sort: photo_feed_sort(sort.0, req)?,

@@ -39,14 +39,20 @@ fn message(status: u16) -> &'static str {
 
 impl<T: ToJSON, const S: u16> IntoResponse for Envelope<T, S> {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "code": S,
-            "message": message(S),
-            "data": self.0.to_json(),
-        });
-        let mut resp = poem::web::Json(body).into_response();
-        resp.set_status(StatusCode::from_u16(S).unwrap_or(StatusCode::OK));
-        resp
+        // `{"code":S,"message":"…","data":…}` as serde_json writes it, with `data` from
+        // `to_json_string` so a type can write itself without a `Value` tree.
+        let body = format!(
+            r#"{{"code":{S},"message":"{}","data":{}}}"#,
+            message(S),
+            self.0.to_json_string()
+        );
+        Response::builder()
+            .status(StatusCode::from_u16(S).unwrap_or(StatusCode::OK))
+            .header(
+                poem::http::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )
+            .body(body)
     }
 }
 
@@ -107,7 +113,7 @@ impl<A: ApiResponse, B: ApiResponse> ApiResponse for Either<A, B> {
     }
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct Pagination {
     pub page: i64,
     pub per_page: i64,
@@ -375,6 +381,38 @@ mod tests {
             .pagination
             .total_pages,
             0
+        );
+    }
+
+    #[tokio::test]
+    async fn the_envelope_is_written_as_serde_json_writes_it() {
+        async fn body_of<T: ToJSON, const S: u16>(e: Envelope<T, S>) -> (StatusCode, String) {
+            let resp = e.into_response();
+            let status = resp.status();
+            assert_eq!(
+                resp.headers()[poem::http::header::CONTENT_TYPE],
+                "application/json; charset=utf-8"
+            );
+            (status, resp.into_body().into_string().await.unwrap())
+        }
+        let page = Paging {
+            page: 1,
+            per_page: 20,
+        }
+        .page_of(vec!["a \"quoted\" \u{e9}".to_string()], 1);
+        let expected =
+            serde_json::json!({"code": 201, "message": "Created", "data": page.to_json()});
+        let created: Created<_> = Envelope(page);
+        assert_eq!(
+            body_of(created).await,
+            (StatusCode::CREATED, expected.to_string())
+        );
+        assert_eq!(
+            body_of(empty()).await,
+            (
+                StatusCode::OK,
+                r#"{"code":200,"message":"OK","data":null}"#.to_string()
+            )
         );
     }
 }

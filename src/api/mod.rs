@@ -7,6 +7,7 @@ pub mod community;
 pub mod envelope;
 pub mod error;
 pub mod family;
+pub mod form_data;
 mod middleware;
 pub mod multipart;
 pub mod photo_files;

@@ -1,14 +1,13 @@
-//! Reading one file part of a multipart body, with a size cap enforced while reading.
+//! The `multipart/form-data` extractors: a photo upload read part by part, and an avatar
+//! (one file part held in memory, with a size cap enforced while reading).
 
-use poem::http::StatusCode;
-use poem::web::Multipart;
-use poem::{FromRequest, Request, RequestBody};
+use poem::http::{header, StatusCode};
+use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use tokio::io::AsyncReadExt;
-
 use super::error::ApiError;
+use super::form_data::{boundary_of, FormData};
 
 /// Largest avatar upload.
 pub const MAX_AVATAR_BYTES: usize = 10 * 1024 * 1024;
@@ -71,43 +70,40 @@ async fn read_file_part(
     names: &[&str],
     limit: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let mut multipart = <Multipart as FromRequest>::from_request(request, body)
-        .await
-        .map_err(|_| ApiError::bad_request("expected a multipart/form-data body"))?;
-    loop {
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|_| ApiError::bad_request("malformed multipart body"))?;
-        let Some(field) = field else {
-            return Err(ApiError::validation(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                names[0],
-                "is required",
-                "REQUIRED",
-            ));
-        };
-        if !field.name().is_some_and(|n| names.contains(&n)) {
+    let mut form = form_data(request, body)?;
+    while let Some(part) = form.next_part().await.map_err(|_| malformed())? {
+        if !part.name.is_some_and(|n| names.contains(&n.as_str())) {
             continue;
         }
-        let mut reader = field.into_async_read();
-        let mut data = Vec::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = reader
-                .read(&mut buf)
-                .await
-                .map_err(|_| ApiError::bad_request("malformed multipart body"))?;
-            if n == 0 {
-                break;
-            }
-            if data.len() + n > limit {
-                return Err(too_large(limit));
-            }
-            data.extend_from_slice(&buf[..n]);
-        }
-        return Ok(data);
+        return form
+            .read_to_end(limit)
+            .await
+            .map_err(|_| malformed())?
+            .ok_or_else(|| too_large(limit));
     }
+    Err(ApiError::validation(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        names[0],
+        "is required",
+        "REQUIRED",
+    ))
+}
+
+pub fn malformed() -> ApiError {
+    ApiError::bad_request("malformed multipart body")
+}
+
+/// The request's body as `multipart/form-data`, by its Content-Type.
+fn form_data(request: &Request, body: &mut RequestBody) -> Result<FormData, ApiError> {
+    let not_multipart = || ApiError::bad_request("expected a multipart/form-data body");
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(boundary_of)
+        .ok_or_else(not_multipart)?;
+    let body = body.take().map_err(|_| not_multipart())?;
+    Ok(FormData::new(Box::pin(body.into_bytes_stream()), &boundary))
 }
 
 /// The parts of a photo upload: text fields (`title`, `description`, `album_id`, `visibility`)
@@ -145,7 +141,7 @@ pub fn photo_upload_meta() -> MetaRequest {
 }
 
 /// A multipart body to be read part by part.
-pub struct MultipartBody(pub Multipart);
+pub struct MultipartBody(pub FormData);
 
 impl<'a> ApiExtractor<'a> for MultipartBody {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
@@ -161,9 +157,6 @@ impl<'a> ApiExtractor<'a> for MultipartBody {
         body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let multipart = <Multipart as FromRequest>::from_request(request, body)
-            .await
-            .map_err(|_| ApiError::bad_request("expected a multipart/form-data body"))?;
-        Ok(MultipartBody(multipart))
+        Ok(MultipartBody(form_data(request, body)?))
     }
 }

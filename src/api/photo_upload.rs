@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem_openapi::Object;
 
 use super::error::ApiError;
-use super::multipart::{MultipartBody, FILE_PARTS};
+use super::multipart::{malformed, MultipartBody, FILE_PARTS};
 use super::photo_models::PhotoResponse;
 use super::photos::{blank_to_none, present};
 use crate::app::AppState;
@@ -14,6 +14,11 @@ use crate::photos::upload::NewUpload;
 use crate::photos::Visibility;
 
 type Result<T> = std::result::Result<T, ApiError>;
+
+/// The text fields of an upload; other parts that are not files are skipped unread.
+const TEXT_FIELDS: &[&str] = &["title", "description", "album_id", "visibility"];
+/// Longest text field value.
+const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Object)]
 pub struct UploadFailure {
@@ -49,7 +54,7 @@ pub async fn receive_upload(
     body: MultipartBody,
     album_id: Option<i64>,
 ) -> Result<UploadResponse> {
-    let mut multipart = body.0;
+    let mut form = body.0;
     let mut meta = NewUpload {
         filename: String::new(),
         title: None,
@@ -58,15 +63,12 @@ pub async fn receive_upload(
         album_id,
     };
     let (mut uploaded, mut failed, mut first_error) = (Vec::new(), Vec::new(), None);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| ApiError::bad_request("malformed multipart body"))?
-    {
-        let name = field.name().unwrap_or_default().to_string();
+    while let Some(part) = form.next_part().await.map_err(|_| malformed())? {
+        let name = part.name.unwrap_or_default();
         if FILE_PARTS.contains(&name.as_str()) {
-            let filename = field
-                .file_name()
+            let filename = part
+                .filename
+                .as_deref()
                 .unwrap_or("upload")
                 .chars()
                 .take(255)
@@ -74,7 +76,7 @@ pub async fn receive_upload(
             meta.filename = filename.clone();
             match state
                 .library()
-                .upload(caller, &meta, field.into_async_read())
+                .upload(caller, &meta, form.part_body())
                 .await
             {
                 std::result::Result::Ok(done) => {
@@ -96,10 +98,22 @@ pub async fn receive_upload(
             }
             continue;
         }
-        let value = field
-            .text()
+        if !TEXT_FIELDS.contains(&name.as_str()) {
+            continue;
+        }
+        let value = form
+            .read_to_end(MAX_TEXT_BYTES)
             .await
-            .map_err(|_| ApiError::bad_request("malformed multipart body"))?;
+            .map_err(|_| malformed())?
+            .ok_or_else(|| {
+                ApiError::validation(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &name,
+                    "is too long",
+                    "TOO_LONG",
+                )
+            })?;
+        let value = String::from_utf8(value).map_err(|_| malformed())?;
         match name.as_str() {
             "title" => meta.title = blank_to_none(value),
             "description" => meta.description = blank_to_none(value),

@@ -8,11 +8,11 @@ use poem_openapi::{Object, OpenApi};
 use serde::Deserialize;
 
 use super::envelope::{
-    empty, raw_query_value, Accepted, Created, Empty, Envelope, JsonBody, Ok, Page, Paging,
+    empty, raw_query_value, Accepted, Created, Empty, Envelope, JsonBody, Ok, Paging,
 };
 use super::error::ApiError;
 use super::multipart::MultipartBody;
-use super::photo_models::{photo_response, PhotoResponse, StatusName, VisibilityName};
+use super::photo_models::{photo_response, PhotoPage, PhotoResponse, StatusName, VisibilityName};
 use super::photo_upload::{receive_upload, UploadError, UploadResponse};
 use super::security::{BearerAuth, OptionalAuth};
 use super::ApiTags;
@@ -160,7 +160,7 @@ impl PhotosApi {
         page: Query<Option<i64>>,
         /// 1–200, default 20 (aliases `page_size`, `perpage`, `limit`).
         per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<PhotoResponse>>> {
+    ) -> Result<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let scope = parse_scope(scope.0)?;
         if month.0.is_some_and(|m| !(1..=12).contains(&m)) {
@@ -199,14 +199,14 @@ impl PhotosApi {
         req: &Request,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<PhotoResponse>>> {
+    ) -> Result<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let (photos, total) = state
             .library()
             .list_trash(&auth.0, paging.per_page, paging.offset())
             .await?;
         let items = photos.into_iter().map(|p| present(&state, p)).collect();
-        Result::Ok(Envelope(paging.page_of(items, total)))
+        Result::Ok(Envelope(PhotoPage(paging.page_of(items, total))))
     }
 
     /// Empty the caller's trash: `data: {purged: n}`.
@@ -514,10 +514,10 @@ pub(super) async fn photo_page(
     viewer: Viewer,
     params: ListParams,
     paging: Paging,
-) -> Result<Page<PhotoResponse>> {
+) -> Result<PhotoPage> {
     let (photos, total) = state.library().list_photos(viewer, params).await?;
     let items = photos.into_iter().map(|p| present(state, p)).collect();
-    Result::Ok(paging.page_of(items, total))
+    Result::Ok(PhotoPage(paging.page_of(items, total)))
 }
 
 /// `scope=mine` (default) or `family`.

@@ -7,9 +7,9 @@ use poem_openapi::param::Query;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
-use super::envelope::{Envelope, Ok, Page, Paging};
+use super::envelope::{Envelope, Ok, Paging};
 use super::error::ApiError;
-use super::photo_models::PhotoResponse;
+use super::photo_models::PhotoPage;
 use super::photos::{parse_sort, photo_page};
 use super::security::BearerAuth;
 use super::{timestamp, ApiTags};
@@ -151,7 +151,7 @@ impl StatsApi {
         sort: Query<Option<String>>,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<PhotoResponse>>> {
+    ) -> Result<Ok<PhotoPage>> {
         auth.0
             .require_admin()
             .map_err(crate::error::AppError::from)?;

@@ -6,9 +6,9 @@ use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
 
-use super::envelope::{Envelope, Ok, Page, Paging};
+use super::envelope::{Envelope, Ok, Paging};
 use super::error::ApiError;
-use super::photo_models::PhotoResponse;
+use super::photo_models::{PhotoPage, PhotoResponse};
 use super::photos::{parse_scope, parse_sort, photo_page, present};
 use super::security::BearerAuth;
 use super::ApiTags;
@@ -99,7 +99,7 @@ impl TimelineApi {
         sort: Query<Option<String>>,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<PhotoResponse>>> {
+    ) -> Result<Ok<PhotoPage>> {
         if !(1..=12).contains(&month.0) {
             return Err(bad("month", "must be 1 to 12"));
         }

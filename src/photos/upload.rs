@@ -2,10 +2,13 @@
 //! checked by its bytes, fsynced and renamed into `originals/`, and only then is the row
 //! committed. A failed or abandoned upload leaves nothing behind.
 
+use std::io::{self, IoSlice, Write};
 use std::path::PathBuf;
 
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
 
 use super::album_members::{check_album_accepts, insert_member, touch_album};
 use super::library::Library;
@@ -21,9 +24,17 @@ use crate::media::sniff::sniff_image;
 use crate::media::thumbnail::image_dimensions;
 use crate::media::MediaError;
 
-const CHUNK: usize = 256 * 1024;
-/// Chunks read ahead of the writer (bounds the memory an upload holds).
-const IN_FLIGHT_CHUNKS: usize = 8;
+/// Received frames are handed to the hashing and writing threads in batches of at least this
+/// many bytes (the HTTP layer's frames are usually ~300-400 KiB, so mostly one frame each)...
+const BATCH_BYTES: usize = 256 * 1024;
+/// ...or this many frames.
+const BATCH_FRAMES: usize = 64;
+/// Batches queued ahead of each thread (both get the same frames). With the HTTP layer's
+/// frames this bounds the memory one upload holds to a few MiB.
+const IN_FLIGHT_BATCHES: usize = 8;
+/// While an upload streams, every this many written bytes are handed to the disk, so the
+/// fsync at the end has little left to wait for.
+const WRITEBACK_STEP: u64 = 4 * 1024 * 1024;
 
 /// What the client said about a file besides its bytes.
 #[derive(Debug, Clone)]
@@ -64,11 +75,11 @@ impl Library {
     }
 
     /// Stores one uploaded file for `caller`.
-    pub async fn upload<R: AsyncRead + Unpin>(
+    pub async fn upload<S: Stream<Item = io::Result<Bytes>> + Unpin>(
         &self,
         caller: &Caller,
         meta: &NewUpload,
-        body: R,
+        body: S,
     ) -> Result<Uploaded, AppError> {
         if let Some(album) = meta.album_id {
             let viewer = Viewer::User(*caller);
@@ -77,33 +88,17 @@ impl Library {
                 .await?;
         }
         self.ensure_free_space(0)?;
+        let started = std::time::Instant::now();
         let tmp = tempfile::NamedTempFile::new_in(self.storage.tmp_dir())?;
-        let (size, checksum, head) = self.receive(body, &tmp).await?;
+        let (size, frames, checksum, head) = self.receive(body, &tmp).await?;
+        let received = started.elapsed();
         if size == 0 {
             return Err(MediaError::Unsupported.into());
         }
         let kind = sniff_image(&head).ok_or(MediaError::Unsupported)?;
         self.ensure_free_space(0)?;
-        let (tmp, (width, height), exif) = tokio::task::spawn_blocking(move || {
-            tmp.as_file().sync_all()?;
-            let dims = image_dimensions(tmp.path(), kind)?;
-            let exif = read_exif(tmp.path()).unwrap_or(None).unwrap_or_default();
-            Ok::<_, AppError>((tmp, dims, exif))
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("upload task failed: {e}")))??;
 
         let owner = caller.user_id;
-        let existing = {
-            let checksum = checksum.clone();
-            self.db
-                .run(move |conn| Ok(repo::find_by_checksum(conn, owner, &checksum)?))
-                .await?
-        };
-        if let Some(id) = existing {
-            return self.duplicate(caller, id, meta.album_id).await;
-        }
-
         let uuid = uuid::Uuid::new_v4().simple().to_string();
         let created_at = now();
         let ext = kind.extension();
@@ -114,25 +109,50 @@ impl Library {
             created_at,
         };
         let target = self.storage.original_path(key);
+        let dir = target
+            .parent()
+            .ok_or_else(|| AppError::Internal("original without a directory".into()))?
+            .to_path_buf();
         let intent = intent_path(&self.storage, &uuid);
-        let placed = {
-            let (target, intent) = (target.clone(), intent.clone());
+        // Three independent steps at once: flushing the file and reading its header, writing
+        // the intent (before the rename, as recovery needs), and looking for the same bytes
+        // among the caller's photos.
+        let checked = run_blocking(move || {
+            tmp.as_file().sync_data()?;
+            let dims = image_dimensions(tmp.path(), kind)?;
+            let exif = read_exif(tmp.path()).unwrap_or(None).unwrap_or_default();
+            Ok((tmp, dims, exif))
+        });
+        let intended = {
+            let (intent, target) = (intent.clone(), target.clone());
             let data_dir = self.storage.data_dir().to_path_buf();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                let dir = target
-                    .parent()
-                    .ok_or_else(|| std::io::Error::other("no directory"))?;
-                std::fs::create_dir_all(dir)?;
-                write_intent(&intent, &data_dir, &target)?;
+            run_blocking(move || Ok(write_intent(&intent, &data_dir, &target)?))
+        };
+        let existing = {
+            let checksum = checksum.clone();
+            self.db
+                .run(move |conn| Ok(repo::find_by_checksum(conn, owner, &checksum)?))
+        };
+        let (checked, intended, existing) = tokio::join!(checked, intended, existing);
+        let _intent_guard = RemoveOnDrop(Some(intent));
+        let (tmp, (width, height), exif) = checked?;
+        let synced = started.elapsed();
+        if let Some(id) = existing? {
+            return self.duplicate(caller, id, meta.album_id).await;
+        }
+        intended?;
+        let placed = {
+            let target = target.clone();
+            run_blocking(move || {
+                std::fs::create_dir_all(&dir)?;
                 tmp.persist_noclobber(&target).map_err(|e| e.error)?;
-                storage::sync_dir(dir)
+                Ok(storage::sync_dir(&dir)?)
             })
             .await
-            .map_err(|e| AppError::Internal(format!("upload task failed: {e}")))?
         };
         let mut guard = RemoveOnDrop(Some(target));
-        let _intent_guard = RemoveOnDrop(Some(intent));
         placed?;
+        let placed = started.elapsed();
 
         let camera = camera_info(&exif);
         let location = location(&exif);
@@ -191,6 +211,11 @@ impl Library {
                 Ok(Ok(id))
             })
             .await?;
+        log::debug!(
+            "upload of {size} bytes in {frames} frames: received and written in {received:.1?}, synced {synced:.1?}, \
+             placed {placed:.1?}, committed {:.1?}",
+            started.elapsed()
+        );
         match inserted {
             Ok(id) => {
                 guard.0 = None;
@@ -228,76 +253,123 @@ impl Library {
     }
 
     /// Streams `body` into `tmp`, hashing it; at most `max_upload_bytes`. Returns the size, the
-    /// SHA-256 hex and the first bytes (for sniffing). Reading runs here while a blocking thread
-    /// hashes and writes the previous chunks, so both cores work on a large upload.
-    async fn receive<R: AsyncRead + Unpin>(
+    /// SHA-256 hex and the first bytes (for sniffing). Frames are received here while one
+    /// blocking thread hashes and another writes the previous ones; the frames are handed on as
+    /// they came, never copied.
+    async fn receive<S: Stream<Item = io::Result<Bytes>> + Unpin>(
         &self,
-        mut body: R,
+        mut body: S,
         tmp: &tempfile::NamedTempFile,
-    ) -> Result<(u64, String, Vec<u8>), AppError> {
+    ) -> Result<(u64, usize, String, Vec<u8>), AppError> {
         let limit = self.limits.max_upload_bytes;
         let file = tmp.as_file().try_clone()?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(IN_FLIGHT_CHUNKS);
-        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-            use std::io::Write;
-            let mut file = std::io::BufWriter::with_capacity(CHUNK, file);
-            let mut hasher = Sha256::new();
-            while let Some(chunk) = rx.blocking_recv() {
-                hasher.update(&chunk);
-                file.write_all(&chunk)?;
+        let (hash_tx, hash_rx) = mpsc::channel::<Vec<Bytes>>(IN_FLIGHT_BATCHES);
+        let (write_tx, write_rx) = mpsc::channel::<Vec<Bytes>>(IN_FLIGHT_BATCHES);
+        let hasher = tokio::task::spawn_blocking(move || hash_batches(hash_rx));
+        let writer = tokio::task::spawn_blocking(move || write_batches(file, write_rx));
+        // Hands a batch to both threads; false if the writer stopped (its error is reported
+        // below).
+        let hand_on = |batch: Vec<Bytes>| {
+            let (hash_tx, write_tx) = (&hash_tx, &write_tx);
+            async move {
+                hash_tx.send(batch.clone()).await.is_ok() && write_tx.send(batch).await.is_ok()
             }
-            file.flush()?;
-            Ok(hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect())
-        });
+        };
         let mut head = Vec::with_capacity(16);
         let mut size: u64 = 0;
+        let mut frames = 0;
         let read = async {
-            loop {
-                let mut chunk = vec![0u8; CHUNK];
-                let mut filled = 0;
-                while filled < CHUNK {
-                    let n = body.read(&mut chunk[filled..]).await?;
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                if filled == 0 {
-                    return Ok::<(), AppError>(());
-                }
-                size += filled as u64;
+            let (mut batch, mut batched) = (Vec::new(), 0);
+            while let Some(frame) = body.next().await.transpose()? {
+                size += frame.len() as u64;
+                frames += 1;
                 if size > limit {
                     return Err(MediaError::TooLarge {
                         limit_mb: limit / (1024 * 1024),
                     }
                     .into());
                 }
-                chunk.truncate(filled);
                 if head.len() < 16 {
-                    head.extend_from_slice(&chunk[..filled.min(16 - head.len())]);
+                    head.extend_from_slice(&frame[..frame.len().min(16 - head.len())]);
                 }
-                if tx.send(chunk).await.is_err() {
-                    // The writer stopped: its error is reported below.
-                    return Ok(());
-                }
-                if filled < CHUNK {
-                    return Ok(());
+                batched += frame.len();
+                batch.push(frame);
+                if batched >= BATCH_BYTES || batch.len() >= BATCH_FRAMES {
+                    batched = 0;
+                    if !hand_on(std::mem::take(&mut batch)).await {
+                        return Ok(());
+                    }
                 }
             }
+            if !batch.is_empty() {
+                hand_on(batch).await;
+            }
+            Ok::<(), AppError>(())
         };
         let read_result = read.await;
-        drop(tx);
-        let written = writer
-            .await
-            .map_err(|e| AppError::Internal(format!("upload writer failed: {e}")))?;
+        drop((hash_tx, write_tx));
+        let failed =
+            |e: tokio::task::JoinError| AppError::Internal(format!("upload thread failed: {e}"));
+        let written = writer.await.map_err(failed)?;
+        let checksum = hasher.await.map_err(failed)?;
         read_result?;
-        let checksum = written?;
-        Ok((size, checksum, head))
+        written?;
+        Ok((size, frames, checksum, head))
     }
+}
+
+/// Runs blocking work (file I/O) off the async threads.
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("upload task failed: {e}")))?
+}
+
+/// The hashing thread of `receive`: the SHA-256 hex of all batches.
+fn hash_batches(mut rx: mpsc::Receiver<Vec<Bytes>>) -> String {
+    let mut hasher = Sha256::new();
+    while let Some(batch) = rx.blocking_recv() {
+        for frame in &batch {
+            hasher.update(frame);
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The writing thread of `receive`: appends each batch, starting the disk's writeback as it
+/// goes.
+fn write_batches(mut file: std::fs::File, mut rx: mpsc::Receiver<Vec<Bytes>>) -> io::Result<()> {
+    let (mut written, mut handed_to_disk) = (0u64, 0u64);
+    while let Some(batch) = rx.blocking_recv() {
+        write_all_vectored(&mut file, &batch)?;
+        written += batch.iter().map(|f| f.len() as u64).sum::<u64>();
+        if written - handed_to_disk >= WRITEBACK_STEP {
+            storage::start_writeback(&file, handed_to_disk, written - handed_to_disk);
+            handed_to_disk = written;
+        }
+    }
+    Ok(())
+}
+
+fn write_all_vectored(file: &mut std::fs::File, frames: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
+    let mut rest = &mut slices[..];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// `tmp/<uuid>.intent`: names the original an upload is about to place. It exists from before
