@@ -163,7 +163,7 @@ pub struct CoverRequest {
 /// multipart body uploads new ones straight into the album.
 pub enum AlbumPhotosBody {
     Ids(PhotoIdsRequest),
-    Upload(MultipartBody),
+    Upload(Box<MultipartBody>),
 }
 
 impl<'a> ApiExtractor<'a> for AlbumPhotosBody {
@@ -197,7 +197,7 @@ impl<'a> ApiExtractor<'a> for AlbumPhotosBody {
             .is_some_and(|t| t.trim_start().starts_with("multipart/"));
         if multipart {
             let upload = MultipartBody::from_request(request, body, param_opts).await?;
-            return Ok(AlbumPhotosBody::Upload(upload));
+            return Ok(AlbumPhotosBody::Upload(Box::new(upload)));
         }
         let bytes = read_json_body(body.take()?).await?;
         Ok(AlbumPhotosBody::Ids(parse_json(&bytes)?))

@@ -269,7 +269,7 @@ impl AlbumsApi {
     ) -> Result<Either<Ok<AddPhotosResponse>, Created<UploadResponse>>> {
         match body {
             AlbumPhotosBody::Upload(upload) => {
-                let done = receive_upload(&state, &auth.0, upload, Some(id.0)).await?;
+                let done = receive_upload(&state, &auth.0, *upload, Some(id.0)).await?;
                 Result::Ok(Either::Right(Envelope(done)))
             }
             AlbumPhotosBody::Ids(ids) => {
