@@ -13,4 +13,5 @@ pub mod media;
 pub mod memory;
 pub mod photos;
 pub mod ratelimit;
+pub mod tagging;
 pub mod tls;

@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
 use crate::jobs::JobSignal;
+use crate::tagging::Tagger;
 
 /// Upload and storage limits from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,8 @@ pub struct Library {
     pub(super) signal: JobSignal,
     pub(super) signer: UrlSigner,
     pub(super) limits: Limits,
+    /// `None` when `tagging.enabled` is false: the `tags` step is skipped.
+    pub(super) tagger: Option<Tagger>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +101,7 @@ impl Library {
         signal: JobSignal,
         signer: UrlSigner,
         limits: Limits,
+        tagger: Option<Tagger>,
     ) -> Self {
         Self {
             db,
@@ -105,7 +109,13 @@ impl Library {
             signal,
             signer,
             limits,
+            tagger,
         }
+    }
+
+    /// The tagger, when tagging is enabled.
+    pub fn tagger(&self) -> Option<&Tagger> {
+        self.tagger.as_ref()
     }
 
     pub fn signer(&self) -> &UrlSigner {

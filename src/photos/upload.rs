@@ -19,6 +19,7 @@ use crate::media::exif::{read_exif, ExifData};
 use crate::media::sniff::sniff_image;
 use crate::media::thumbnail::image_dimensions;
 use crate::media::MediaError;
+use crate::photos::processing::TAGGING_OFF;
 
 const CHUNK: usize = 256 * 1024;
 /// Chunks read ahead of the writer (bounds the memory an upload holds).
@@ -134,6 +135,7 @@ impl Library {
         let camera = camera_info(&exif);
         let location = location(&exif);
         let (meta, mime) = (meta.clone(), kind.mime_type());
+        let tagging = self.tagger.is_some();
         let inserted = self
             .db
             .run(move |conn| {
@@ -165,15 +167,13 @@ impl Library {
                 let exif_step = if exif.is_empty() { "skipped" } else { "done" };
                 repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
                 repo::set_step(&tx, id, "thumbnails", "pending", None, created_at)?;
-                repo::set_step(
-                    &tx,
-                    id,
-                    "tags",
-                    "skipped",
-                    Some("tagging is not available yet"),
-                    created_at,
-                )?;
                 queue::enqueue(&tx, &Job::Thumbnails { photo_id: id }, created_at)?;
+                if tagging {
+                    repo::set_step(&tx, id, "tags", "pending", None, created_at)?;
+                    queue::enqueue(&tx, &Job::Tags { photo_id: id }, created_at)?;
+                } else {
+                    repo::set_step(&tx, id, "tags", "skipped", Some(TAGGING_OFF), created_at)?;
+                }
                 tx.commit()?;
                 Ok(Ok(id))
             })
