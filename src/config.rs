@@ -125,7 +125,7 @@ impl Default for TaggingConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            min_confidence: 0.2,
+            min_confidence: 0.3,
             idle_unload: HumanDuration(Duration::from_secs(5 * 60)),
         }
     }

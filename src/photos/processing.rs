@@ -171,17 +171,7 @@ impl Library {
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let now = now();
                 repo::set_step(&tx, id, &step, status, error.as_deref(), now)?;
-                let steps = repo::steps(&tx, id)?;
-                let failed = steps.iter().find(|s| s.status == "failed");
-                let busy = steps
-                    .iter()
-                    .any(|s| s.status == "pending" || s.status == "running");
-                let (status, reason) = match (failed, busy) {
-                    (Some(f), _) => (Status::Failed, f.error.clone()),
-                    (None, true) => (Status::Processing, None),
-                    (None, false) => (Status::Ready, None),
-                };
-                repo::set_status(&tx, id, status, reason.as_deref(), now)?;
+                settle_status(&tx, id, now)?;
                 tx.commit()?;
                 Ok(())
             })
@@ -248,7 +238,8 @@ impl Library {
                     repo::set_step(&tx, id, step, "pending", None, now)?;
                     queue::enqueue(&tx, &job, now)?;
                 }
-                repo::set_status(&tx, id, Status::Processing, None, now)?;
+                // Processing again, unless every step asked for was skipped.
+                settle_status(&tx, id, now)?;
                 tx.commit()?;
                 Ok(())
             })
@@ -256,6 +247,22 @@ impl Library {
         self.signal.wake();
         Ok(())
     }
+}
+
+/// Sets the photo's status from its steps: failed when one failed, processing while one is
+/// pending or running, else ready.
+fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+    let steps = repo::steps(conn, id)?;
+    let failed = steps.iter().find(|s| s.status == "failed");
+    let busy = steps
+        .iter()
+        .any(|s| s.status == "pending" || s.status == "running");
+    let (status, reason) = match (failed, busy) {
+        (Some(f), _) => (Status::Failed, f.error.clone()),
+        (None, true) => (Status::Processing, None),
+        (None, false) => (Status::Ready, None),
+    };
+    repo::set_status(conn, id, status, reason.as_deref(), now)
 }
 
 pub fn default_steps() -> Vec<String> {

@@ -5,7 +5,9 @@
 //!
 //! Combining: a photo's score for a word is the sum of the probabilities of every class that maps
 //! to it, capped at 1. Sibling classes split the probability between them (three dog breeds at
-//! 0.2 each), and the sum says what they agree on: "dog" at 0.6.
+//! 0.2 each), and the sum says what they agree on: "dog" at 0.6. Classes below `CLASS_FLOOR`
+//! are left out of the sums: on a texture or an unclear photo, hundreds of animal classes at
+//! 0.1-1 % each otherwise add up to "animal" at 0.5 (seen on scikit-image's grass.png).
 
 use super::model::CLASSES;
 use super::AiTag;
@@ -14,6 +16,8 @@ use super::AiTag;
 pub const TAGS_TSV: &str = include_str!("../../assets/model/tags.tsv");
 /// At most this many AI tags per photo.
 pub const MAX_TAGS: usize = 8;
+/// Class probabilities below this are noise, not evidence for their words.
+pub const CLASS_FLOOR: f32 = 0.02;
 
 /// For each class, the indices of its words in `words`.
 #[derive(Debug, Clone)]
@@ -86,7 +90,12 @@ impl TagMap {
     /// `MAX_TAGS`.
     pub fn tags(&self, probabilities: &[f32], min_confidence: f32) -> Vec<AiTag> {
         let mut scores = vec![0f32; self.words.len()];
-        for (ids, &p) in self.classes.iter().zip(probabilities) {
+        let evidence = self
+            .classes
+            .iter()
+            .zip(probabilities)
+            .filter(|&(_, &p)| p >= CLASS_FLOOR);
+        for (ids, &p) in evidence {
             for &id in ids {
                 scores[id] += p;
             }
@@ -183,6 +192,18 @@ mod tests {
         p[0] = 0.9;
         p[3] = 0.5;
         assert_eq!(map.tags(&p, 0.25)[0].confidence, 1.0, "capped at 1");
+    }
+
+    #[test]
+    fn many_faint_classes_are_no_evidence() {
+        let map = TagMap::embedded();
+        // Every animal class at 0.1 %: 40 % in total, but no class stands out.
+        let mut p = vec![0.0; CLASSES];
+        p[..398].fill(0.001);
+        p[963] = 0.6; // pizza
+        let tags = map.tags(&p, 0.3);
+        let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["food", "pizza"]);
     }
 
     #[test]
