@@ -159,18 +159,19 @@ async fn with_tagging_off_the_step_is_skipped_and_no_ai_tags_appear() {
     let step = step_of(&status, "tags");
     assert_eq!(step["status"], "skipped");
     assert!(step["error"].as_str().unwrap().contains("disabled"));
-    s.post(
-        &format!("/photos/{id}/reprocess"),
-        Some(&ann.access),
-        json!({"steps": ["tags"]}),
-    )
-    .await
-    .expect(202);
+    reprocess_tags(&s, &ann.access, id).await;
     let status = s.wait_processed(&ann.access, id).await;
     assert_eq!(status["status"], "ready", "{status}");
     assert_eq!(step_of(&status, "tags")["status"], "skipped");
     assert!(tags_of(&s, &ann.access, id).await.is_empty());
     assert!(s.state.library().tagger().is_none());
+}
+
+async fn reprocess_tags(s: &TestServer, token: &str, id: i64) {
+    let path = format!("/photos/{id}/reprocess");
+    s.post(&path, Some(token), json!({"steps": ["tags"]}))
+        .await
+        .expect(202);
 }
 
 /// Puts an AI tag on a photo behind the API's back, as an older model run would have left it.
@@ -205,13 +206,7 @@ async fn reprocessing_replaces_ai_tags_and_keeps_manual_ones() {
     add_stale_ai_tag(&s, id).await;
     assert!(ai_names(&tags_of(&s, &ann.access, id).await).contains(&"dinosaur"));
 
-    s.post(
-        &format!("/photos/{id}/reprocess"),
-        Some(&ann.access),
-        json!({"steps": ["tags"]}),
-    )
-    .await
-    .expect(202);
+    reprocess_tags(&s, &ann.access, id).await;
     let tags = poll("the stale AI tag to go", async || {
         let tags = tags_of(&s, &ann.access, id).await;
         (!ai_names(&tags).contains(&"dinosaur")).then_some(tags)

@@ -130,29 +130,16 @@ mod tests {
     #[test]
     fn large_jpegs_decode_at_the_smallest_scale_keeping_the_short_side() {
         let dir = tempfile::tempdir().unwrap();
-        let path = halves_jpeg(dir.path(), 4000, 3000);
-        let scaled = decode_jpeg_scaled(&path, MinSide::Shortest(256))
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (scaled.bitmap.width, scaled.bitmap.height),
-            (500, 375),
-            "1/8"
-        );
-        let path = halves_jpeg(dir.path(), 2000, 1500);
-        let scaled = decode_jpeg_scaled(&path, MinSide::Shortest(256))
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (scaled.bitmap.width, scaled.bitmap.height),
-            (500, 375),
-            "1/4: 1/8 would leave 188 rows"
-        );
-        let path = halves_jpeg(dir.path(), 1500, 4000);
-        let scaled = decode_jpeg_scaled(&path, MinSide::Shortest(256))
-            .unwrap()
-            .unwrap();
-        assert_eq!((scaled.bitmap.width, scaled.bitmap.height), (375, 1000));
+        for (stored, decoded) in [
+            ((4000, 3000), (500, 375)),  // 1/8
+            ((2000, 1500), (500, 375)),  // 1/4: 1/8 would leave 188 rows
+            ((1500, 4000), (375, 1000)), // 1/4, portrait
+        ] {
+            let path = halves_jpeg(dir.path(), stored.0, stored.1);
+            let scaled = decode_jpeg_scaled(&path, MinSide::Shortest(256));
+            let bitmap = scaled.unwrap().unwrap().bitmap;
+            assert_eq!((bitmap.width, bitmap.height), decoded, "{stored:?}");
+        }
     }
 
     #[test]

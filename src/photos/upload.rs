@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::library::Library;
+use super::processing::TAGGING_OFF;
 use super::repo::{self, NewPhoto};
 use super::storage::{self, FileKey};
 use super::{CameraInfo, Location, Photo, PhotoError, Viewer, Visibility};
@@ -19,7 +20,6 @@ use crate::media::exif::{read_exif, ExifData};
 use crate::media::sniff::sniff_image;
 use crate::media::thumbnail::image_dimensions;
 use crate::media::MediaError;
-use crate::photos::processing::TAGGING_OFF;
 
 const CHUNK: usize = 256 * 1024;
 /// Chunks read ahead of the writer (bounds the memory an upload holds).

@@ -101,6 +101,11 @@ fn model_failure(e: impl std::fmt::Display) -> TaggingError {
 mod tests {
     use super::*;
 
+    fn values(tensor: &Tensor) -> Vec<f32> {
+        let view = tensor.to_plain_array_view::<f32>().unwrap();
+        view.iter().copied().collect()
+    }
+
     #[test]
     fn input_is_normalised_nchw() {
         // 2×2: red, green / blue, white.
@@ -110,29 +115,16 @@ mod tests {
         };
         let tensor = to_input(&square);
         assert_eq!(tensor.shape(), &[1, 3, 2, 2]);
-        let values: Vec<f32> = tensor
-            .to_plain_array_view::<f32>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect();
         let (hi, lo) = (1.0, -127.0 / 128.0);
         assert_eq!(
-            values,
+            values(&tensor),
             [hi, lo, lo, hi, /* green */ lo, hi, lo, hi, /* blue */ lo, lo, hi, hi]
         );
         let grey = RgbSquare {
             side: 1,
             pixels: vec![127, 127, 127],
         };
-        let grey = to_input(&grey);
-        let grey: Vec<f32> = grey
-            .to_plain_array_view::<f32>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect();
-        assert_eq!(grey, [0.0, 0.0, 0.0]);
+        assert_eq!(values(&to_input(&grey)), [0.0, 0.0, 0.0]);
     }
 
     #[test]

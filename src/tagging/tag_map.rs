@@ -1,7 +1,7 @@
 //! From the model's 1000 ImageNet classes to the words people search for.
 //!
 //! `assets/model/tags.tsv` (format in `assets/model/README.md`): one line per class,
-//! `index<TAB>ImageNet label<TAB>word[,word...]`, e.g. `207	golden retriever	dog,animal`.
+//! `index<TAB>ImageNet label<TAB>word[,word...]`, e.g. `207<TAB>golden retriever<TAB>dog,animal`.
 //!
 //! Combining: a photo's score for a word is the sum of the probabilities of every class that maps
 //! to it, capped at 1. Sibling classes split the probability between them (three dog breeds at

@@ -131,7 +131,11 @@ impl Tagger {
     /// `stop` turns true.
     pub async fn run_idle_unloader(self, mut stop: watch::Receiver<bool>) {
         loop {
-            let wait = self.unload_if_idle();
+            // Dropping the model and trimming the heap take a few ms: not on an async thread.
+            let tagger = self.clone();
+            let wait = tokio::task::spawn_blocking(move || tagger.unload_if_idle())
+                .await
+                .unwrap_or(None);
             tokio::select! {
                 _ = stop.changed() => return,
                 _ = self.inner.loaded.notified(), if wait.is_none() => {}
