@@ -3,8 +3,10 @@
 //! Usage: tag_bench [--runs N] [--dump DIR] IMAGE...
 //!
 //! For each IMAGE: the median over N runs (default 15, after one warm-up) of preprocessing
-//! (decode, orientation, centre crop, tensor), of inference, and of both. Prints one
-//! `image=... preprocess_ms=... inference_ms=... total_ms=... tags=...` line per image, then
+//! (decode, orientation, centre crop, tensor), of inference (wall time, and the thread's CPU
+//! time, which other processes on the core do not inflate), and of both. Prints one
+//! `image=... preprocess_ms=... inference_ms=... inference_cpu_ms=... total_ms=... tags=...` line
+//! per image, then
 //! `rss_before_kb=... rss_loaded_kb=... rss_unloaded_kb=... anon_...=... load_ms=...`: RSS before
 //! the model is loaded, after loading and the inferences, and after the idle unload; `anon_*` is
 //! the anonymous part (heap), without the pages of the binary's own code. With `--dump DIR`
@@ -35,6 +37,7 @@ fn main() {
         eprintln!("usage: tag_bench [--runs N] [--dump DIR] IMAGE...");
         std::process::exit(2);
     }
+    // The daemon's allocator settings (src/main.rs), so that the figures are the daemon's.
     photox::memory::return_large_buffers_to_the_os();
     let config = TaggingConfig {
         idle_unload: HumanDuration(Duration::from_secs(1)),
@@ -56,17 +59,18 @@ fn main() {
             write_f32(&dir.join(format!("{name}.input.f32")), input.iter());
             write_f32(&dir.join(format!("{name}.logits.f32")), logits.iter());
         }
-        let (mut pre, mut inf, mut total) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut pre, mut inf, mut total, mut cpu) = (vec![], vec![], vec![], vec![]);
         for _ in 0..runs.max(1) {
             let t0 = Instant::now();
             let input = preprocess(path, kind, None).expect("preprocess");
-            let t1 = Instant::now();
+            let (t1, c1) = (Instant::now(), thread_cpu());
             let p = model.probabilities(input).expect("inference");
-            let t2 = Instant::now();
+            let (t2, c2) = (Instant::now(), thread_cpu());
             std::hint::black_box(p);
             pre.push(ms(t1 - t0));
             inf.push(ms(t2 - t1));
             total.push(ms(t2 - t0));
+            cpu.push(ms(c2 - c1));
         }
         let tags = tagger
             .tag_file_blocking(path, kind, None)
@@ -77,10 +81,11 @@ fn main() {
             .join(",");
         let rss = if n == 0 { rss_kb() } else { 0 };
         println!(
-            "image={} preprocess_ms={:.2} inference_ms={:.2} total_ms={:.2} tags={tags}{}",
+            "image={} preprocess_ms={:.2} inference_ms={:.2} inference_cpu_ms={:.2} total_ms={:.2} tags={tags}{}",
             path.file_name().unwrap().to_string_lossy(),
             median(&mut pre),
             median(&mut inf),
+            median(&mut cpu),
             median(&mut total),
             if rss > 0 {
                 format!(" rss_after_first_kb={rss}")
@@ -110,6 +115,17 @@ fn kind_of(path: &Path) -> photox::media::sniff::ImageKind {
 fn write_f32<'a>(path: &Path, values: impl Iterator<Item = &'a f32>) {
     let bytes: Vec<u8> = values.flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(path, bytes).expect("write dump");
+}
+
+/// CPU time of this thread: unlike wall time, not inflated by other processes on the core.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn ms(d: Duration) -> f64 {
