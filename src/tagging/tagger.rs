@@ -1,4 +1,4 @@
-//! `Tagger`: tags image files with the embedded model. The model (≈ 40 MB once loaded) is
+//! `Tagger`: tags image files with the embedded model. The model (≈ 27 MB of heap once loaded) is
 //! loaded on first use and dropped after `tagging.idle_unload` without use, so a NAS that
 //! is not receiving photos does not keep it in memory.
 
