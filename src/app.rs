@@ -23,6 +23,7 @@ use crate::photos::upload::recover_interrupted_uploads;
 use crate::ratelimit::RateLimiter;
 use crate::search::Search;
 use crate::sharing::Sharing;
+use crate::tagging::Tagger;
 
 /// Directories under the data dir (API.md §12).
 pub const SUBDIRS: &[&str] = &["originals", "trash", "thumbnails", "tmp", "avatars"];
@@ -97,6 +98,7 @@ impl AppState {
                 min_free_bytes: config.storage.min_free_mb * 1024 * 1024,
                 trash_retention_secs: i64::from(config.storage.trash_retention_days) * 86400,
             },
+            config.tagging.enabled.then(|| Tagger::new(&config.tagging)),
         );
         let accounts = Accounts::new(
             db.clone(),
@@ -278,6 +280,9 @@ impl App {
             let (db, signal) = (db.clone(), self.state.inner.jobs.clone());
             let (library, stop) = (self.state.library().clone(), stop_rx.clone());
             tasks.spawn(worker::run_worker(n, db, signal, library, stop));
+        }
+        if let Some(tagger) = self.state.library().tagger() {
+            tasks.spawn(tagger.clone().run_idle_unloader(stop_rx.clone()));
         }
         tasks.spawn(maintenance(self.state.clone(), stop_rx));
         if let Some(addr) = acceptor

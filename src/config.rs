@@ -117,13 +117,16 @@ impl Default for LimitsConfig {
 pub struct TaggingConfig {
     pub enabled: bool,
     pub min_confidence: f32,
+    /// The model is dropped after this long without a photo to tag (and loaded again on use).
+    pub idle_unload: HumanDuration,
 }
 
 impl Default for TaggingConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            min_confidence: 0.2,
+            min_confidence: 0.3,
+            idle_unload: HumanDuration(Duration::from_secs(5 * 60)),
         }
     }
 }
@@ -327,6 +330,9 @@ impl Config {
         if !(confidence > 0.0 && confidence <= 1.0) {
             return invalid("tagging.min_confidence", "must be in (0, 1]");
         }
+        if self.tagging.idle_unload.0 < Duration::from_secs(1) {
+            return invalid("tagging.idle_unload", "must be at least one second");
+        }
         if self.mirror.enabled && self.mirror.service.trim().is_empty() {
             return invalid("mirror.service", "required when mirror.enabled = true");
         }
@@ -452,6 +458,20 @@ mod tests {
         let file = write_file("[auth]\naccess_ttl = \"soon\"\n");
         let err = load(Some(file.path())).unwrap_err();
         assert!(err.to_string().contains("auth.access_ttl"), "{err}");
+    }
+
+    #[test]
+    fn tagging_idle_unload_is_a_duration_of_at_least_a_second() {
+        assert_eq!(
+            Config::default().tagging.idle_unload.0,
+            Duration::from_secs(300)
+        );
+        let file = write_file("[tagging]\nidle_unload = \"90s\"\n");
+        let config = load(Some(file.path())).unwrap();
+        assert_eq!(config.tagging.idle_unload.0, Duration::from_secs(90));
+        let file = write_file("[tagging]\nidle_unload = \"0s\"\n");
+        let err = load(Some(file.path())).unwrap_err();
+        assert!(err.to_string().contains("tagging.idle_unload"), "{err}");
     }
 
     #[test]

@@ -16,5 +16,6 @@ pub mod ratelimit;
 pub mod search;
 pub mod sharing;
 pub mod stats;
+pub mod tagging;
 pub mod tls;
 pub mod visibility;

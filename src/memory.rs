@@ -28,3 +28,17 @@ pub fn return_large_buffers_to_the_os() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn return_large_buffers_to_the_os() {}
+
+/// Hands freed heap memory back to the OS (glibc's `malloc_trim`): after a large structure of
+/// many small allocations is dropped (the tagging model), its pages would otherwise stay
+/// resident in the malloc arenas.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn release_free_memory() {
+    // SAFETY: malloc_trim only returns free pages to the OS; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn release_free_memory() {}

@@ -22,7 +22,7 @@ pub struct ApiInfo {
 /// Which optional features this server runs.
 #[derive(Debug, Object)]
 pub struct Features {
-    /// AI tagging of photos (not built into this version yet).
+    /// AI tagging of photos (`tagging.enabled`).
     pub tagging: bool,
     /// Mirroring originals to remote storage (not built into this version yet).
     pub mirror: bool,
@@ -39,7 +39,7 @@ pub fn api_info(state: &AppState) -> ApiInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         time: timestamp(crate::db::now()),
         features: Features {
-            tagging: false,
+            tagging: state.library().tagger().is_some(),
             mirror: false,
             import: false,
             registration: config.auth.registration == Registration::Open,

@@ -16,6 +16,8 @@ pub enum Job {
     Thumbnails { photo_id: i64 },
     /// Read a photo's EXIF again and store it.
     Exif { photo_id: i64 },
+    /// Tag a photo with the AI model (replaces its AI tags).
+    Tags { photo_id: i64 },
 }
 
 impl Job {
@@ -23,6 +25,16 @@ impl Job {
         match self {
             Job::Thumbnails { .. } => "thumbnails",
             Job::Exif { .. } => "exif",
+            Job::Tags { .. } => "tags",
+        }
+    }
+
+    /// The photo the job works on.
+    pub fn photo_id(&self) -> i64 {
+        match *self {
+            Job::Thumbnails { photo_id } | Job::Exif { photo_id } | Job::Tags { photo_id } => {
+                photo_id
+            }
         }
     }
 

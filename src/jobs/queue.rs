@@ -26,11 +26,14 @@ pub struct Claimed {
     pub max_attempts: i64,
 }
 
-/// Takes the oldest due pending job and marks it running.
+/// Takes the oldest due pending job and marks it running. Tag jobs come after every other due
+/// job: a batch of uploads gets all its thumbnails before the (slower, less urgent) tagging, so
+/// tagging never holds up thumbnails while workers are scarce.
 pub fn claim(conn: &Connection, now: i64) -> rusqlite::Result<Option<Claimed>> {
     conn.query_row(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = ?1, updated_at = ?1
-         WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?1 ORDER BY run_at, id LIMIT 1)
+         WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?1
+                     ORDER BY kind = 'tags', run_at, id LIMIT 1)
          RETURNING id, payload, attempts, max_attempts",
         [now],
         |r| {
@@ -194,6 +197,31 @@ mod tests {
                 Some(Job::Thumbnails { photo_id: 1 })
             );
             assert!(claim(c, 100)?.is_none(), "the third is not due yet");
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn tag_jobs_wait_for_other_due_jobs() {
+        let (_d, db) = db();
+        db.run_sync(|c| {
+            enqueue(c, &Job::Thumbnails { photo_id: 1 }, 10)?;
+            enqueue(c, &Job::Tags { photo_id: 1 }, 10)?;
+            enqueue(c, &Job::Tags { photo_id: 2 }, 20)?;
+            enqueue(c, &Job::Thumbnails { photo_id: 2 }, 20)?;
+            let order: Vec<Option<Job>> = (0..4)
+                .map(|_| claim(c, 100).map(|j| j.unwrap().job))
+                .collect::<rusqlite::Result<_>>()?;
+            assert_eq!(
+                order,
+                [
+                    Some(Job::Thumbnails { photo_id: 1 }),
+                    Some(Job::Thumbnails { photo_id: 2 }),
+                    Some(Job::Tags { photo_id: 1 }),
+                    Some(Job::Tags { photo_id: 2 }),
+                ]
+            );
             Ok(())
         })
         .unwrap();

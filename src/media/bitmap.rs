@@ -82,9 +82,36 @@ pub(super) fn fit_within(width: u32, height: u32, side: u32) -> (u32, u32) {
     }
 }
 
+/// A region of a source image in pixels; fractional edges are sampled, not rounded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Region {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
 pub(super) fn resize(
     resizer: &mut fr::Resizer,
     source: &Bitmap,
+    width: u32,
+    height: u32,
+) -> Result<Bitmap, MediaError> {
+    let whole = Region {
+        left: 0.0,
+        top: 0.0,
+        width: f64::from(source.width),
+        height: f64::from(source.height),
+    };
+    resize_region(resizer, source, whole, width, height)
+}
+
+/// Resizes `region` of `source` to `width`×`height` (Lanczos3); pixels around the region still
+/// feed the filter at its edges, as if the whole image were resized and then cropped.
+pub(super) fn resize_region(
+    resizer: &mut fr::Resizer,
+    source: &Bitmap,
+    region: Region,
     width: u32,
     height: u32,
 ) -> Result<Bitmap, MediaError> {
@@ -96,8 +123,9 @@ pub(super) fn resize(
     let view = fr::images::ImageRef::new(source.width, source.height, &source.pixels, pixel_type)
         .map_err(|_| MediaError::Corrupt)?;
     let mut target = fr::images::Image::new(width, height, pixel_type);
-    let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
+        .crop(region.left, region.top, region.width, region.height);
     resizer
         .resize(&view, &mut target, &options)
         .map_err(|_| MediaError::Corrupt)?;

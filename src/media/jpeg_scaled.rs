@@ -31,11 +31,20 @@ pub(super) struct ScaledJpeg {
     pub bitmap: Bitmap,
 }
 
-/// Decodes at the smallest DCT scale whose longest side is still at least `min_longest_side`
-/// (capped at the full size), or `Ok(None)` if this decoder does not support the file.
+/// How small a scaled decode may get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MinSide {
+    /// The longest side stays at least this long (thumbnails: fit within a box).
+    Longest(u32),
+    /// The shortest side stays at least this long (classifier input: a centre crop).
+    Shortest(u32),
+}
+
+/// Decodes at the smallest DCT scale that keeps `min` (capped at the full size), or `Ok(None)`
+/// if this decoder does not support the file.
 pub(super) fn decode_jpeg_scaled(
     path: &Path,
-    min_longest_side: u32,
+    min: MinSide,
 ) -> Result<Option<ScaledJpeg>, MediaError> {
     let Some((mut decoder, info)) = read_header(path)? else {
         return Ok(None);
@@ -54,9 +63,19 @@ pub(super) fn decode_jpeg_scaled(
         return Err(too_many_pixels());
     }
 
-    let side = min_longest_side.clamp(1, width.max(height));
-    let side = u16::try_from(side).unwrap_or(u16::MAX);
-    let (out_width, out_height) = decoder.scale(side, side).map_err(decode_failure)?;
+    // jpeg-decoder picks the smallest scale at which the width OR the height reaches the request.
+    let (request_width, request_height) = match min {
+        MinSide::Longest(side) => {
+            let side = side.clamp(1, width.max(height));
+            (side, side)
+        }
+        MinSide::Shortest(side) if width <= height => (side.clamp(1, width), u32::MAX),
+        MinSide::Shortest(side) => (u32::MAX, side.clamp(1, height)),
+    };
+    let clamp = |side: u32| u16::try_from(side).unwrap_or(u16::MAX);
+    let (out_width, out_height) = decoder
+        .scale(clamp(request_width), clamp(request_height))
+        .map_err(decode_failure)?;
     let out_bytes = usize::from(out_width) * usize::from(out_height) * channels;
     decoder.set_max_decoding_buffer_size(out_bytes);
 

@@ -2,6 +2,7 @@
 
 pub mod avatar;
 mod bitmap;
+pub mod centre_crop;
 pub mod exif;
 mod jpeg_scaled;
 pub mod sniff;

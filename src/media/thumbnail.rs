@@ -13,7 +13,7 @@ use fast_image_resize as fr;
 use image::{ImageError, ImageReader, Limits};
 
 use super::bitmap::{fit_within, flatten, orient, resize, Bitmap};
-use super::jpeg_scaled::{decode_jpeg_scaled, jpeg_dimensions};
+use super::jpeg_scaled::{decode_jpeg_scaled, jpeg_dimensions, MinSide};
 use super::sniff::ImageKind;
 use super::MediaError;
 
@@ -67,7 +67,7 @@ pub fn render(
     let Some(largest) = outputs.iter().map(|&(side, _)| side.max(1)).max() else {
         return image_dimensions(original, kind);
     };
-    let ((width, height), mut current) = decode(original, kind, largest)?;
+    let ((width, height), mut current) = decode(original, kind, MinSide::Longest(largest))?;
     let mut ordered: Vec<(u32, &Path)> = outputs.to_vec();
     ordered.sort_by_key(|&(side, _)| Reverse(side));
     let mut resizer = fr::Resizer::new();
@@ -83,10 +83,15 @@ pub fn render(
     Ok((width, height))
 }
 
-/// The stored dimensions and a bitmap whose longest side is at least `largest` (or full size).
-fn decode(path: &Path, kind: ImageKind, largest: u32) -> Result<((u32, u32), Bitmap), MediaError> {
+/// The stored dimensions and a bitmap at least as large as `min` asks (or full size). Only
+/// JPEGs are decoded at a reduced scale.
+pub(super) fn decode(
+    path: &Path,
+    kind: ImageKind,
+    min: MinSide,
+) -> Result<((u32, u32), Bitmap), MediaError> {
     if kind == ImageKind::Jpeg {
-        if let Some(scaled) = decode_jpeg_scaled(path, largest)? {
+        if let Some(scaled) = decode_jpeg_scaled(path, min)? {
             return Ok((scaled.stored, scaled.bitmap));
         }
     }
@@ -171,7 +176,7 @@ mod tests {
 
     use super::*;
     use crate::media::exif::read_exif;
-    use crate::media::jpeg_scaled::decode_jpeg_scaled;
+    use crate::media::jpeg_scaled::{decode_jpeg_scaled, MinSide};
     use crate::media::sniff::sniff_image;
 
     fn fixture(name: &str) -> PathBuf {
@@ -383,7 +388,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = large_jpeg(dir.path());
         let scaled = |side| {
-            let scaled = decode_jpeg_scaled(&path, side).unwrap().unwrap();
+            let scaled = decode_jpeg_scaled(&path, MinSide::Longest(side))
+                .unwrap()
+                .unwrap();
             assert_eq!(scaled.stored, (2000, 1500));
             (scaled.bitmap.width, scaled.bitmap.height)
         };

@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
 use crate::jobs::JobSignal;
+use crate::tagging::Tagger;
 use crate::visibility::{
     album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
 };
@@ -32,6 +33,8 @@ pub struct Library {
     pub(super) signal: JobSignal,
     pub(super) signer: UrlSigner,
     pub(super) limits: Limits,
+    /// `None` when `tagging.enabled` is false: the `tags` step is skipped.
+    pub(super) tagger: Option<Tagger>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +150,7 @@ impl Library {
         signal: JobSignal,
         signer: UrlSigner,
         limits: Limits,
+        tagger: Option<Tagger>,
     ) -> Self {
         Self {
             db,
@@ -154,7 +158,13 @@ impl Library {
             signal,
             signer,
             limits,
+            tagger,
         }
+    }
+
+    /// The tagger, when tagging is enabled.
+    pub fn tagger(&self) -> Option<&Tagger> {
+        self.tagger.as_ref()
     }
 
     pub fn signer(&self) -> &UrlSigner {

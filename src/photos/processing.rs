@@ -1,5 +1,5 @@
-//! Background processing of photos: thumbnails, EXIF again, and what a failure means for a
-//! photo's status.
+//! Background processing of photos: thumbnails, EXIF again, AI tags, and what a failure means
+//! for a photo's status.
 
 use super::library::{file_key, Library};
 use super::repo;
@@ -11,10 +11,13 @@ use crate::error::{AppError, ValidationErrors};
 use crate::jobs::{queue, Job, JobError};
 use crate::media::sniff::ImageKind;
 use crate::media::{exif, thumbnail, MediaError};
+use crate::tagging::{Tagger, TaggingError};
 use crate::visibility::ensure_can_modify;
 
 /// Steps `reprocess` may redo.
 pub const REPROCESS_STEPS: &[&str] = &["exif", "thumbnails", "tags"];
+/// Why the `tags` step is skipped when `tagging.enabled` is false.
+pub const TAGGING_OFF: &str = "tagging is disabled (tagging.enabled = false)";
 
 fn media_failure(e: MediaError) -> JobError {
     match e {
@@ -25,6 +28,19 @@ fn media_failure(e: MediaError) -> JobError {
     }
 }
 
+fn tagging_failure(e: TaggingError) -> JobError {
+    match e {
+        TaggingError::Media(e) => media_failure(e),
+        // The embedded model fails the same way for every photo.
+        TaggingError::Model(_) => JobError::Permanent(e.to_string()),
+    }
+}
+
+fn image_kind(photo: &Photo) -> Result<ImageKind, JobError> {
+    ImageKind::from_extension(&photo.ext)
+        .ok_or_else(|| JobError::Permanent("unknown file type".into()))
+}
+
 fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retry(e.to_string())
 }
@@ -32,7 +48,7 @@ fn retry(e: impl std::fmt::Display) -> JobError {
 impl Library {
     /// Runs one job; `Ok` also when its photo was deleted meanwhile.
     pub async fn run_job(&self, job: &Job) -> Result<(), JobError> {
-        let (Job::Thumbnails { photo_id } | Job::Exif { photo_id }) = *job;
+        let photo_id = job.photo_id();
         let found = self
             .db
             .run(move |conn| Ok(repo::find_photo(conn, photo_id, Viewer::Anonymous, "1")?))
@@ -43,9 +59,18 @@ impl Library {
         };
         let step = job.kind();
         self.mark_running(photo_id, step).await.map_err(retry)?;
-        match job {
-            Job::Thumbnails { .. } => self.make_renditions(&photo).await?,
-            Job::Exif { .. } => self.reread_exif(&photo).await?,
+        match (job, &self.tagger) {
+            (Job::Thumbnails { .. }, _) => self.make_renditions(&photo).await?,
+            (Job::Exif { .. }, _) => self.reread_exif(&photo).await?,
+            (Job::Tags { .. }, Some(tagger)) => self.tag_photo(tagger, &photo).await?,
+            (Job::Tags { .. }, None) => {
+                // Queued before tagging was turned off.
+                let off = Some(TAGGING_OFF.to_string());
+                return self
+                    .finish_step(photo_id, step, "skipped", off)
+                    .await
+                    .map_err(retry);
+            }
         }
         self.finish_step(photo_id, step, "done", None)
             .await
@@ -54,12 +79,8 @@ impl Library {
 
     async fn make_renditions(&self, photo: &Photo) -> Result<(), JobError> {
         let key = file_key(photo);
-        let original = self
-            .storage
-            .locate_original(key, photo.deleted_at.is_some())
-            .ok_or_else(|| JobError::Permanent("the original file is missing".into()))?;
-        let kind = ImageKind::from_extension(&photo.ext)
-            .ok_or_else(|| JobError::Permanent("unknown file type".into()))?;
+        let original = self.original_of(photo)?;
+        let kind = image_kind(photo)?;
         let thumb = self.storage.rendition_path(key, Rendition::Thumbnail);
         let preview = self.storage.rendition_path(key, Rendition::Preview);
         let orientation = photo.camera.orientation;
@@ -78,12 +99,38 @@ impl Library {
         .map_err(|e| JobError::Permanent(format!("thumbnailing crashed: {e}")))?
     }
 
+    /// Runs the model on the original and replaces the photo's AI tags (manual tags stay).
+    async fn tag_photo(&self, tagger: &Tagger, photo: &Photo) -> Result<(), JobError> {
+        let original = self.original_of(photo)?;
+        let kind = image_kind(photo)?;
+        let tags = tagger
+            .tag_file(original, kind, photo.camera.orientation)
+            .await
+            .map_err(tagging_failure)?;
+        let id = photo.id;
+        self.db
+            .run(move |conn| {
+                let weighted: Vec<(String, f64)> = tags
+                    .into_iter()
+                    .map(|t| (t.name, f64::from(t.confidence)))
+                    .collect();
+                let tx = conn.transaction()?;
+                repo::replace_tags(&tx, id, "ai", &weighted)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+            .map_err(retry)
+    }
+
+    fn original_of(&self, photo: &Photo) -> Result<std::path::PathBuf, JobError> {
+        self.storage
+            .locate_original(file_key(photo), photo.deleted_at.is_some())
+            .ok_or_else(|| JobError::Permanent("the original file is missing".into()))
+    }
+
     async fn reread_exif(&self, photo: &Photo) -> Result<(), JobError> {
-        let key = file_key(photo);
-        let original = self
-            .storage
-            .locate_original(key, photo.deleted_at.is_some())
-            .ok_or_else(|| JobError::Permanent("the original file is missing".into()))?;
+        let original = self.original_of(photo)?;
         let data = tokio::task::spawn_blocking(move || exif::read_exif(&original))
             .await
             .map_err(retry)?
@@ -124,17 +171,7 @@ impl Library {
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let now = now();
                 repo::set_step(&tx, id, &step, status, error.as_deref(), now)?;
-                let steps = repo::steps(&tx, id)?;
-                let failed = steps.iter().find(|s| s.status == "failed");
-                let busy = steps
-                    .iter()
-                    .any(|s| s.status == "pending" || s.status == "running");
-                let (status, reason) = match (failed, busy) {
-                    (Some(f), _) => (Status::Failed, f.error.clone()),
-                    (None, true) => (Status::Processing, None),
-                    (None, false) => (Status::Ready, None),
-                };
-                repo::set_status(&tx, id, status, reason.as_deref(), now)?;
+                settle_status(&tx, id, now)?;
                 tx.commit()?;
                 Ok(())
             })
@@ -143,9 +180,13 @@ impl Library {
 
     /// A job gave up: its step failed, and so did the photo, with the reason.
     pub async fn job_gave_up(&self, job: &Job, message: &str) -> Result<(), AppError> {
-        let (Job::Thumbnails { photo_id } | Job::Exif { photo_id }) = *job;
-        self.finish_step(photo_id, job.kind(), "failed", Some(message.to_string()))
-            .await
+        self.finish_step(
+            job.photo_id(),
+            job.kind(),
+            "failed",
+            Some(message.to_string()),
+        )
+        .await
     }
 
     /// Queues `steps` (default: exif and thumbnails) again for a photo the viewer may change.
@@ -178,6 +219,7 @@ impl Library {
 
     /// Queues jobs for `steps` of photo `id` and marks them pending.
     pub async fn queue_steps(&self, id: i64, steps: Vec<String>) -> Result<(), AppError> {
+        let tagging = self.tagger.is_some();
         self.db
             .run(move |conn| {
                 let tx = crate::db::write_tx(conn)?;
@@ -186,13 +228,18 @@ impl Library {
                     let job = match step.as_str() {
                         "exif" => Job::Exif { photo_id: id },
                         "thumbnails" => Job::Thumbnails { photo_id: id },
-                        // Tagging is not available yet: the step stays skipped.
+                        "tags" if tagging => Job::Tags { photo_id: id },
+                        "tags" => {
+                            repo::set_step(&tx, id, step, "skipped", Some(TAGGING_OFF), now)?;
+                            continue;
+                        }
                         _ => continue,
                     };
                     repo::set_step(&tx, id, step, "pending", None, now)?;
                     queue::enqueue(&tx, &job, now)?;
                 }
-                repo::set_status(&tx, id, Status::Processing, None, now)?;
+                // Processing again, unless every step asked for was skipped.
+                settle_status(&tx, id, now)?;
                 tx.commit()?;
                 Ok(())
             })
@@ -200,6 +247,22 @@ impl Library {
         self.signal.wake();
         Ok(())
     }
+}
+
+/// Sets the photo's status from its steps: failed when one failed, processing while one is
+/// pending or running, else ready.
+fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+    let steps = repo::steps(conn, id)?;
+    let failed = steps.iter().find(|s| s.status == "failed");
+    let busy = steps
+        .iter()
+        .any(|s| s.status == "pending" || s.status == "running");
+    let (status, reason) = match (failed, busy) {
+        (Some(f), _) => (Status::Failed, f.error.clone()),
+        (None, true) => (Status::Processing, None),
+        (None, false) => (Status::Ready, None),
+    };
+    repo::set_status(conn, id, status, reason.as_deref(), now)
 }
 
 pub fn default_steps() -> Vec<String> {

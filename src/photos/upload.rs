@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::album_members::{check_album_accepts, insert_member, touch_album};
 use super::library::Library;
+use super::processing::TAGGING_OFF;
 use super::repo::{self, NewPhoto};
 use super::storage::{self, FileKey};
 use super::{CameraInfo, Location, Photo, PhotoError, Viewer, Visibility};
@@ -159,6 +160,7 @@ impl Library {
         let (meta, mime) = (meta.clone(), kind.mime_type());
         let viewer = Viewer::User(*caller);
         let album_id = meta.album_id;
+        let tagging = self.tagger.is_some();
         let inserted = self
             .db
             .run(move |conn| {
@@ -194,18 +196,16 @@ impl Library {
                 let exif_step = if exif.is_empty() { "skipped" } else { "done" };
                 repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
                 repo::set_step(&tx, id, "thumbnails", "pending", None, created_at)?;
-                repo::set_step(
-                    &tx,
-                    id,
-                    "tags",
-                    "skipped",
-                    Some("tagging is not available yet"),
-                    created_at,
-                )?;
                 queue::enqueue(&tx, &Job::Thumbnails { photo_id: id }, created_at)?;
                 if let Some(album) = meta.album_id {
                     insert_member(&tx, album, id, created_at)?;
                     touch_album(&tx, album, created_at)?;
+                }
+                if tagging {
+                    repo::set_step(&tx, id, "tags", "pending", None, created_at)?;
+                    queue::enqueue(&tx, &Job::Tags { photo_id: id }, created_at)?;
+                } else {
+                    repo::set_step(&tx, id, "tags", "skipped", Some(TAGGING_OFF), created_at)?;
                 }
                 tx.commit()?;
                 Ok(Ok(id))
