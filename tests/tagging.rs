@@ -121,6 +121,26 @@ async fn real_photos_get_the_words_people_search_for() {
     let r = s.get("/photos?tag=cat", Some(&ann.access)).await;
     r.expect(200);
     assert_eq!(r.data()["pagination"]["total_items"], 1);
+    // So do search (the index follows the tag job) and the tag lists.
+    let r = s.get("/search/photos?q=cat", Some(&ann.access)).await;
+    r.expect(200);
+    assert_eq!(r.data()["items"][0]["original_filename"], "chelsea.png");
+    assert!(r.data()["facets"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!({"name": "cat", "count": 1})));
+    let r = s.get("/search/photos?tags=animal", Some(&ann.access)).await;
+    assert_eq!(
+        r.data()["pagination"]["total_items"],
+        2,
+        "cat and butterfly"
+    );
+    let r = s.get("/tags/suggestions?q=ca", Some(&ann.access)).await;
+    assert_eq!(r.data()["items"][0]["name"], "cat");
+    // Another user finds none of it.
+    let bob = s.register("bob").await;
+    let r = s.get("/search/photos?q=cat", Some(&bob.access)).await;
+    assert_eq!(r.data()["pagination"]["total_items"], 0);
 }
 
 #[tokio::test]
