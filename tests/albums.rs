@@ -17,21 +17,6 @@ async fn three_users(s: &TestServer) -> (Session, Session, Session) {
     (ann, bob, eve)
 }
 
-async fn same_family(s: &TestServer, owner: &Session, member: &Session) {
-    let r = s
-        .post("/family", Some(&owner.access), json!({"name": "Home"}))
-        .await;
-    r.expect(201);
-    let code = r.data()["invite_code"].as_str().unwrap().to_string();
-    s.post(
-        "/family/join",
-        Some(&member.access),
-        json!({"invite_code": code}),
-    )
-    .await
-    .expect(200);
-}
-
 async fn album(s: &TestServer, who: &Session, body: Value) -> Value {
     let r = s.post("/albums", Some(&who.access), body).await;
     r.expect(201);
@@ -354,7 +339,7 @@ async fn uploads_land_in_the_album_they_name() {
 async fn album_privacy_across_owner_family_member_outsider_and_anonymous() {
     let s = TestServer::start().await;
     let (ann, bob, eve) = three_users(&s).await;
-    same_family(&s, &ann, &bob).await;
+    s.same_family(&ann, &bob).await;
     let private = album(&s, &ann, json!({"title": "Diary"})).await;
     let family = album(&s, &ann, json!({"title": "Home", "visibility": "family"})).await;
     let p = photo(&s, &ann, 40).await;

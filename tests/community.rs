@@ -22,21 +22,7 @@ async fn photo(s: &TestServer, who: &Session, width: u32, visibility: &str) -> i
 #[tokio::test]
 async fn community_lists_only_public_content_with_exact_totals() {
     let s = TestServer::start().await;
-    s.register("root").await;
-    let ann = s.register("ann").await;
-    let bob = s.register("bob").await;
-    let eve = s.register("eve").await;
-    let r = s
-        .post("/family", Some(&ann.access), json!({"name": "Home"}))
-        .await;
-    let code = r.data()["invite_code"].as_str().unwrap().to_string();
-    s.post(
-        "/family/join",
-        Some(&bob.access),
-        json!({"invite_code": code}),
-    )
-    .await
-    .expect(200);
+    let (_, ann, bob, eve) = s.household().await;
 
     // Ann: 2 private, 2 family, 1 public photo.
     let mut ids = Vec::new();

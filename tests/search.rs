@@ -75,21 +75,7 @@ struct Library {
 }
 
 async fn library(s: &TestServer) -> Library {
-    s.register("root").await;
-    let ann = s.register("ann").await;
-    let bob = s.register("bob").await;
-    let eve = s.register("eve").await;
-    let r = s
-        .post("/family", Some(&ann.access), json!({"name": "Home"}))
-        .await;
-    let code = r.data()["invite_code"].as_str().unwrap().to_string();
-    s.post(
-        "/family/join",
-        Some(&bob.access),
-        json!({"invite_code": code}),
-    )
-    .await
-    .expect(200);
+    let (_, ann, bob, eve) = s.household().await;
 
     let sunset = upload_named(
         s,

@@ -215,6 +215,33 @@ impl TestServer {
         .await
     }
 
+    /// An admin (`root`, the first user) and three plain users: ann and bob in one family
+    /// (ann owns it), eve outside it.
+    pub async fn household(&self) -> (Session, Session, Session, Session) {
+        let root = self.register("root").await;
+        let ann = self.register("ann").await;
+        let bob = self.register("bob").await;
+        let eve = self.register("eve").await;
+        self.same_family(&ann, &bob).await;
+        (root, ann, bob, eve)
+    }
+
+    /// `owner` creates a family and `member` joins it.
+    pub async fn same_family(&self, owner: &Session, member: &Session) {
+        let r = self
+            .post("/family", Some(&owner.access), json!({"name": "Home"}))
+            .await;
+        r.expect(201);
+        let code = r.data()["invite_code"].as_str().unwrap().to_string();
+        self.post(
+            "/family/join",
+            Some(&member.access),
+            json!({"invite_code": code}),
+        )
+        .await
+        .expect(200);
+    }
+
     pub async fn register(&self, username: &str) -> Session {
         let r = self
             .post(
