@@ -583,36 +583,3 @@ pub fn like_state(conn: &Connection, photo_id: i64, user_id: i64) -> rusqlite::R
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
 }
-
-/// A photo row as `photox verify` needs it.
-#[derive(Debug, Clone)]
-pub struct StoredFile {
-    pub id: i64,
-    pub owner_id: i64,
-    pub uuid: String,
-    pub ext: String,
-    pub created_at: i64,
-    pub trashed: bool,
-    pub checksum: String,
-    pub size: i64,
-}
-
-/// Every photo row's file identity, for `photox verify`.
-pub fn all_files(conn: &Connection) -> rusqlite::Result<Vec<StoredFile>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, owner_id, uuid, ext, created_at, deleted_at IS NOT NULL, checksum, size FROM photos ORDER BY id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(StoredFile {
-            id: r.get(0)?,
-            owner_id: r.get(1)?,
-            uuid: r.get(2)?,
-            ext: r.get(3)?,
-            created_at: r.get(4)?,
-            trashed: r.get(5)?,
-            checksum: r.get(6)?,
-            size: r.get(7)?,
-        })
-    })?;
-    rows.collect()
-}

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use super::repo::{self, StoredFile};
 use super::storage::{FileKey, Storage};
 use crate::db::Db;
 use crate::error::AppError;
@@ -58,7 +57,7 @@ pub fn verify_library(
     storage: &Storage,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<VerifyReport, AppError> {
-    let rows = db.run_sync(|conn| Ok(repo::all_files(conn)?))?;
+    let rows = db.run_sync(|conn| Ok(all_files(conn)?))?;
     let mut report = VerifyReport {
         photos: rows.len(),
         ..Default::default()
@@ -148,4 +147,37 @@ fn files_below(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A photo row as `photox verify` needs it (its SQL lives here, beside its only user).
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub id: i64,
+    pub owner_id: i64,
+    pub uuid: String,
+    pub ext: String,
+    pub created_at: i64,
+    pub trashed: bool,
+    pub checksum: String,
+    pub size: i64,
+}
+
+/// Every photo row's file identity, for `photox verify`.
+pub fn all_files(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<StoredFile>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, owner_id, uuid, ext, created_at, deleted_at IS NOT NULL, checksum, size FROM photos ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StoredFile {
+            id: r.get(0)?,
+            owner_id: r.get(1)?,
+            uuid: r.get(2)?,
+            ext: r.get(3)?,
+            created_at: r.get(4)?,
+            trashed: r.get(5)?,
+            checksum: r.get(6)?,
+            size: r.get(7)?,
+        })
+    })?;
+    rows.collect()
 }
