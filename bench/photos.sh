@@ -116,6 +116,10 @@ if [[ $LIST == 1 ]]; then
 python3 - "$work/data/photox.db" <<'PY'
 import sqlite3, sys, uuid, random
 db = sqlite3.connect(sys.argv[1])
+# The search triggers call the daemon's photox_grams(); the generator carries the same function.
+sys.path.insert(0, "bench")
+from search_library import short_grams
+db.create_function("photox_grams", 1, short_grams, deterministic=True)
 owner = db.execute("SELECT id FROM users WHERE username = 'bench'").fetchone()[0]
 now = 1_790_000_000
 rows = []
