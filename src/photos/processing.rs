@@ -249,18 +249,20 @@ impl Library {
     }
 }
 
-/// Sets the photo's status from its steps: failed when one failed, processing while one is
-/// pending or running, else ready.
+/// Sets the photo's status from its steps: processing while one is pending or running, then
+/// failed (with the first failed step's reason, in step order) or ready. A photo is never
+/// `failed` while another step is still at work, so a client that waits for the end of
+/// `processing` sees every step settled.
 fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Result<()> {
     let steps = repo::steps(conn, id)?;
     let failed = steps.iter().find(|s| s.status == "failed");
     let busy = steps
         .iter()
         .any(|s| s.status == "pending" || s.status == "running");
-    let (status, reason) = match (failed, busy) {
-        (Some(f), _) => (Status::Failed, f.error.clone()),
-        (None, true) => (Status::Processing, None),
-        (None, false) => (Status::Ready, None),
+    let (status, reason) = match (busy, failed) {
+        (true, _) => (Status::Processing, None),
+        (false, Some(f)) => (Status::Failed, f.error.clone()),
+        (false, None) => (Status::Ready, None),
     };
     repo::set_status(conn, id, status, reason.as_deref(), now)
 }
