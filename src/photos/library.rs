@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use rusqlite::types::Value;
 
-use super::repo::{self, PhotoChange, PhotoQuery};
+use super::repo::{self, bind, PhotoChange, PhotoQuery};
 use super::signing::UrlSigner;
 use super::storage::{FileKey, Rendition, Storage};
 use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
@@ -62,10 +62,7 @@ pub enum SortKey {
 impl SortKey {
     /// `taken_at`, `-created_at`, ...; `None` for an unknown field.
     pub fn parse(text: &str) -> Option<(SortKey, bool)> {
-        let (field, descending) = match text.strip_prefix('-') {
-            Some(rest) => (rest, true),
-            None => (text, false),
-        };
+        let (field, descending) = split_sort(text);
         let key = match field {
             "taken_at" => SortKey::TakenAt,
             "created_at" => SortKey::CreatedAt,
@@ -101,6 +98,14 @@ impl SortKey {
     pub fn sql(self, descending: bool) -> String {
         let dir = if descending { "DESC" } else { "ASC" };
         format!("{}{} {dir}, p.id {dir}", self.column(), self.collation())
+    }
+}
+
+/// `-field` → (`field`, descending); `field` → (`field`, ascending).
+pub fn split_sort(text: &str) -> (&str, bool) {
+    match text.strip_prefix('-') {
+        Some(rest) => (rest, true),
+        None => (text, false),
     }
 }
 
@@ -220,10 +225,6 @@ impl Library {
             Scope::Public => "p.visibility = 'public'".into(),
         });
         let mut values: Vec<Value> = Vec::new();
-        let mut bind = |conditions: &mut Vec<String>, sql: &str, value: Value| {
-            values.push(value);
-            conditions.push(sql.replace('?', &format!("?{}", values.len())));
-        };
         if let Some(album) = params.album_id {
             let album_visible = album_visible_sql(viewer);
             let found = self
@@ -235,16 +236,23 @@ impl Library {
             }
             bind(
                 &mut conditions,
+                &mut values,
                 "EXISTS (SELECT 1 FROM album_photos x WHERE x.album_id = ? AND x.photo_id = p.id)",
                 Value::Integer(album),
             );
         }
         if let Some(owner) = params.owner_id {
-            bind(&mut conditions, "p.owner_id = ?", Value::Integer(owner));
+            bind(
+                &mut conditions,
+                &mut values,
+                "p.owner_id = ?",
+                Value::Integer(owner),
+            );
         }
         if let Some(tag) = params.tag.clone() {
             bind(
                 &mut conditions,
+                &mut values,
                 "EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.name = ? COLLATE NOCASE)",
                 Value::Text(tag),
             );
@@ -252,6 +260,7 @@ impl Library {
         if let Some(favorite) = params.favorite {
             bind(
                 &mut conditions,
+                &mut values,
                 "p.is_favorite = ?",
                 Value::Integer(favorite as i64),
             );
@@ -259,6 +268,7 @@ impl Library {
         if let Some(year) = params.year {
             bind(
                 &mut conditions,
+                &mut values,
                 "CAST(strftime('%Y', coalesce(p.taken_at, p.created_at), 'unixepoch') AS INTEGER) = ?",
                 Value::Integer(year.into()),
             );
@@ -266,6 +276,7 @@ impl Library {
         if let Some(month) = params.month {
             bind(
                 &mut conditions,
+                &mut values,
                 "CAST(strftime('%m', coalesce(p.taken_at, p.created_at), 'unixepoch') AS INTEGER) = ?",
                 Value::Integer(month.into()),
             );
@@ -273,6 +284,7 @@ impl Library {
         if let Some(visibility) = params.visibility {
             bind(
                 &mut conditions,
+                &mut values,
                 "p.visibility = ?",
                 Value::Text(visibility.as_str().into()),
             );
@@ -280,6 +292,7 @@ impl Library {
         if let Some(status) = params.status {
             bind(
                 &mut conditions,
+                &mut values,
                 "p.status = ?",
                 Value::Text(status.as_str().into()),
             );

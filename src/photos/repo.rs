@@ -224,6 +224,12 @@ fn attach_tags_and_albums(
     Ok(())
 }
 
+/// Adds the condition `sql` with its one `?` bound to `value` as the next numbered parameter.
+pub fn bind(conditions: &mut Vec<String>, values: &mut Vec<Value>, sql: &str, value: Value) {
+    values.push(value);
+    conditions.push(sql.replace('?', &format!("?{}", values.len())));
+}
+
 /// A query over photos: a WHERE clause with its parameters, an order and a page.
 pub struct PhotoQuery {
     pub conditions: Vec<String>,

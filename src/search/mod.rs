@@ -10,6 +10,7 @@ use rusqlite::types::Value;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::photos::library::{Library, ListParams};
+use crate::photos::repo::bind;
 use crate::photos::{Photo, Viewer};
 use query::{escape_like, TextQuery};
 
@@ -41,12 +42,6 @@ pub struct Facets {
 pub struct Search {
     db: Db,
     library: Library,
-}
-
-/// Adds `sql` with its `?` bound to `value` as the next numbered parameter.
-fn bind(conditions: &mut Vec<String>, values: &mut Vec<Value>, sql: &str, value: Value) {
-    values.push(value);
-    conditions.push(sql.replace('?', &format!("?{}", values.len())));
 }
 
 impl Search {

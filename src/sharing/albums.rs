@@ -8,6 +8,7 @@ use super::{Album, Sharing, SharingError};
 use crate::auth::Caller;
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
+use crate::photos::library::split_sort;
 use crate::photos::{Viewer, Visibility};
 use crate::visibility::{album_family_scope_sql, album_visible_sql, photo_visible_sql};
 
@@ -36,10 +37,7 @@ pub enum AlbumSort {
 impl AlbumSort {
     /// `created_at`, `-likes`, ...; `None` for an unknown field.
     pub fn parse(text: &str) -> Option<(AlbumSort, bool)> {
-        let (field, descending) = match text.strip_prefix('-') {
-            Some(rest) => (rest, true),
-            None => (text, false),
-        };
+        let (field, descending) = split_sort(text);
         let key = match field {
             "created_at" => AlbumSort::CreatedAt,
             "updated_at" => AlbumSort::UpdatedAt,
