@@ -4,7 +4,7 @@
 mod common;
 
 use common::{png, Part, TestServer};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -52,10 +52,11 @@ async fn exif_orientation_and_gps_reach_the_photo() {
         "{loc}"
     );
     assert!((loc["altitude"].as_f64().unwrap() - 704.5).abs() < 1e-6);
-    // Stored 600×400; the rendered thumbnail is turned upright (portrait).
+    // Stored 600×400 and turned upright by orientation 6: width and height are the size as
+    // displayed (portrait), like the rendered thumbnail.
     assert_eq!(
         (p["width"].as_i64(), p["height"].as_i64()),
-        (Some(600), Some(400))
+        (Some(400), Some(600))
     );
     let id = p["id"].as_i64().unwrap();
     assert_eq!(s.wait_processed(&ann.access, id).await["status"], "ready");
@@ -71,6 +72,21 @@ async fn exif_orientation_and_gps_reach_the_photo() {
     // The year filter uses taken_at.
     let r = s.get("/photos?year=2023", Some(&ann.access)).await;
     assert_eq!(r.data()["pagination"]["total_items"], 1);
+    // Reading the EXIF again keeps the displayed size.
+    s.post(
+        &format!("/photos/{id}/reprocess"),
+        Some(&ann.access),
+        json!({"steps": ["exif"]}),
+    )
+    .await
+    .expect(202);
+    s.wait_processed(&ann.access, id).await;
+    let r = s.get(&format!("/photos/{id}"), Some(&ann.access)).await;
+    let p = r.expect(200).data();
+    assert_eq!(
+        (p["width"].as_i64(), p["height"].as_i64()),
+        (Some(400), Some(600))
+    );
 }
 
 #[tokio::test]

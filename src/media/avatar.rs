@@ -3,7 +3,8 @@
 use std::io::Cursor;
 
 use image::imageops::FilterType;
-use image::{ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::sniff::sniff_image;
 use super::MediaError;
@@ -23,13 +24,18 @@ pub fn render_avatar(bytes: &[u8]) -> Result<Vec<u8>, MediaError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| match e {
+    let limits_error = |e: image::ImageError| match e {
         image::ImageError::Limits(_) => MediaError::TooManyPixels {
             max_pixels: u64::from(MAX_SIDE) * u64::from(MAX_SIDE),
         },
         image::ImageError::Unsupported(_) => MediaError::Unsupported,
         _ => MediaError::Corrupt,
-    })?;
+    };
+    // Phones store pictures sideways with an EXIF orientation; the avatar is turned upright.
+    let mut decoder = reader.into_decoder().map_err(limits_error)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(limits_error)?;
+    image.apply_orientation(orientation);
     let side = image.width().min(image.height());
     if side == 0 {
         return Err(MediaError::Corrupt);
@@ -68,6 +74,24 @@ mod tests {
             (decoded.width(), decoded.height()),
             (AVATAR_SIDE, AVATAR_SIDE)
         );
+    }
+
+    #[test]
+    fn avatar_of_a_sideways_phone_photo_is_upright() {
+        // Stored 600×400 with orientation 6 and a red block at the stored top-left: upright it
+        // is 400×600 with the block at the top right, which the centre square keeps.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/exif_orientation6_gps.jpg"
+        );
+        let jpeg = render_avatar(&std::fs::read(path).unwrap()).unwrap();
+        let decoded = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+        let red = |x, y| {
+            let p = decoded.get_pixel(x, y);
+            p[0] > 200 && p[1] < 60 && p[2] < 60
+        };
+        assert!(red(AVATAR_SIDE - 20, 10), "block at the top right");
+        assert!(!red(10, 10), "nothing red at the top left");
     }
 
     #[test]

@@ -436,6 +436,8 @@ pub fn remove_tags(
     Ok(())
 }
 
+/// Stores EXIF read again; width and height swap when the orientation now turns the picture by
+/// a quarter where it did not before (or the other way round), so they stay the size as displayed.
 pub fn set_exif(
     conn: &Connection,
     id: i64,
@@ -447,7 +449,11 @@ pub fn set_exif(
     conn.execute(
         "UPDATE photos SET camera_make = ?2, camera_model = ?3, lens = ?4, iso = ?5, aperture = ?6,
             exposure_time = ?7, focal_length = ?8, orientation = ?9, latitude = ?10, longitude = ?11,
-            altitude = ?12, taken_at = coalesce(?13, taken_at), updated_at = ?14
+            altitude = ?12, taken_at = coalesce(?13, taken_at), updated_at = ?14,
+            width = CASE WHEN (coalesce(orientation, 1) BETWEEN 5 AND 8)
+                           != (coalesce(?9, 1) BETWEEN 5 AND 8) THEN height ELSE width END,
+            height = CASE WHEN (coalesce(orientation, 1) BETWEEN 5 AND 8)
+                            != (coalesce(?9, 1) BETWEEN 5 AND 8) THEN width ELSE height END
          WHERE id = ?1",
         params![
             id,

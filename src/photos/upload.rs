@@ -23,7 +23,7 @@ use crate::jobs::{queue, Job};
 use crate::media::exif::{read_exif, ExifData};
 use crate::media::sniff::sniff_image;
 use crate::media::thumbnail::image_dimensions;
-use crate::media::MediaError;
+use crate::media::{displayed_size, MediaError};
 
 /// Received frames are handed to the hashing and writing threads in batches of at least this
 /// many bytes (the HTTP layer's frames are usually ~300-400 KiB, so mostly one frame each)...
@@ -120,9 +120,9 @@ impl Library {
         // among the caller's photos.
         let checked = run_blocking(move || {
             tmp.as_file().sync_data()?;
-            let dims = image_dimensions(tmp.path(), kind)?;
+            let stored = image_dimensions(tmp.path(), kind)?;
             let exif = read_exif(tmp.path()).unwrap_or(None).unwrap_or_default();
-            Ok((tmp, dims, exif))
+            Ok((tmp, displayed_size(stored, exif.orientation), exif))
         });
         let intended = {
             let (intent, target) = (intent.clone(), target.clone());
