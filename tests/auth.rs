@@ -243,6 +243,8 @@ fn forge(s: &TestServer, user_id: i64, sid: i64, kind: TokenKind, exp_offset: i6
     let claims = Claims {
         sub: user_id.to_string(),
         sid,
+        // Not the session's secret: forged tokens cannot know it.
+        sk: String::new(),
         typ: kind,
         gen: Some(0),
         iat: now - 100,
@@ -289,6 +291,10 @@ async fn expired_tampered_and_wrong_kind_tokens_are_refused() {
     let bob = s.register("bob").await;
     let stolen_sid = forge(&s, bob.id, 1, TokenKind::Access, 60);
     s.get("/auth/me", Some(&stolen_sid)).await.expect(401);
+    // The right user and session, signed with the real key, but without the session's secret.
+    let guessed = forge(&s, ann.id, 1, TokenKind::Access, 60);
+    s.get("/auth/me", Some(&guessed)).await.expect(401);
+    s.get("/auth/me", Some(&ann.access)).await.expect(200);
     // A token for a session that never existed.
     s.get(
         "/auth/me",

@@ -11,7 +11,7 @@ use super::envelope::{parse_json, read_json_body, Page};
 use super::multipart::{photo_upload_meta, MultipartBody};
 use super::photo_models::{file_url, OwnerRef, PhotoResponse, VisibilityName};
 use super::timestamp;
-use crate::photos::signing::UrlSigner;
+use crate::photos::signing::{PhotoKey, UrlSigner};
 use crate::photos::Visibility;
 use crate::sharing::Album;
 
@@ -54,7 +54,11 @@ pub fn album_response(album: Album, signer: &UrlSigner, now: i64) -> AlbumRespon
         cover_photo_id: album.cover_photo_id,
         cover_url: album
             .cover_photo_id
-            .map(|id| file_url(id, "thumbnail", album.cover_is_public, signer, now)),
+            .zip(album.cover_key.as_deref())
+            .map(|(id, key)| {
+                let cover = PhotoKey { id, key };
+                file_url(cover, "thumbnail", album.cover_is_public, signer, now)
+            }),
         photo_count: album.photo_count,
         like_count: album.like_count,
         liked_by_me: album.liked_by_me,

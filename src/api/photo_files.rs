@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
+use crate::photos::library::FileSignature;
 use crate::photos::storage::Rendition;
 use crate::photos::{PhotoError, Viewer, Visibility};
 
@@ -25,14 +26,6 @@ pub enum SizeName {
 }
 
 impl SizeName {
-    fn as_str(self) -> &'static str {
-        match self {
-            SizeName::Original => "original",
-            SizeName::Preview => "preview",
-            SizeName::Thumbnail => "thumbnail",
-        }
-    }
-
     fn rendition(self) -> Option<Rendition> {
         match self {
             SizeName::Original => None,
@@ -107,19 +100,14 @@ impl PhotoFilesApi {
             None if truthy(&thumbnail.0) => SizeName::Thumbnail,
             None => SizeName::Original,
         };
-        let signed = match (exp.0, sig.0.as_deref()) {
-            (Some(exp), Some(sig)) => {
-                state
-                    .library()
-                    .signer()
-                    .verify(id.0, size.as_str(), exp, sig, crate::db::now())
-            }
-            _ => false,
+        let signature = match (exp.0, sig.0) {
+            (Some(exp), Some(sig)) => Some(FileSignature { exp, sig }),
+            _ => None,
         };
         let viewer = Viewer::from(auth.0);
         let (photo, path) = state
             .library()
-            .photo_file(viewer, id.0, size.rendition(), signed)
+            .photo_file(viewer, id.0, size.rendition(), signature)
             .await?;
         let file = StaticFileRequest::from_request_without_body(req)
             .await

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{Page, Pagination};
 use super::timestamp;
-use crate::photos::signing::UrlSigner;
+use crate::photos::signing::{PhotoKey, UrlSigner};
 use crate::photos::{Photo, Status, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize, Serialize)]
@@ -171,13 +171,19 @@ pub struct PhotoResponse {
 }
 
 /// The URL of one rendition of a photo: unsigned for a public photo, else signed for 1–2 hours.
-pub fn file_url(photo_id: i64, size: &str, public: bool, signer: &UrlSigner, now: i64) -> String {
-    let base = format!("/api/v1/photos/{photo_id}/file?size={size}");
+pub fn file_url(
+    photo: PhotoKey<'_>,
+    size: &str,
+    public: bool,
+    signer: &UrlSigner,
+    now: i64,
+) -> String {
+    let base = format!("/api/v1/photos/{}/file?size={size}", photo.id);
     if public {
         base
     } else {
         let exp = UrlSigner::expiry(now);
-        format!("{base}&exp={exp}&sig={}", signer.sign(photo_id, size, exp))
+        format!("{base}&exp={exp}&sig={}", signer.sign(photo, size, exp))
     }
 }
 
@@ -246,7 +252,11 @@ impl ToJSON for PhotoPage {
 /// Builds file URLs: public photos need no signature; others carry one valid 1–2 hours.
 pub fn photo_urls(photo: &Photo, signer: &UrlSigner, now: i64) -> PhotoUrls {
     let public = photo.visibility == Visibility::Public && photo.deleted_at.is_none();
-    let url = |size: &str| file_url(photo.id, size, public, signer, now);
+    let key = PhotoKey {
+        id: photo.id,
+        key: &photo.uuid,
+    };
+    let url = |size: &str| file_url(key, size, public, signer, now);
     PhotoUrls {
         original: url("original"),
         preview: url("preview"),

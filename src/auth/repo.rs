@@ -218,10 +218,12 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     pub revoked: bool,
+    /// Carried by every token of the session; a token with another one is not of this session.
+    pub secret: String,
 }
 
 const SESSION_COLUMNS: &str = "id, user_id, refresh_gen, created_at, last_used_at, expires_at, \
-     user_agent, ip, revoked_at IS NOT NULL";
+     user_agent, ip, revoked_at IS NOT NULL, secret";
 
 fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
@@ -234,21 +236,23 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
         user_agent: row.get(6)?,
         ip: row.get(7)?,
         revoked: row.get(8)?,
+        secret: row.get(9)?,
     })
 }
 
 pub fn insert_session(
     conn: &Connection,
     user_id: i64,
+    secret: &str,
     now: i64,
     expires_at: i64,
     user_agent: Option<&str>,
     ip: Option<&str>,
 ) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO sessions (user_id, created_at, last_used_at, expires_at, user_agent, ip)
-         VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
-        params![user_id, now, expires_at, user_agent, ip],
+        "INSERT INTO sessions (user_id, secret, created_at, last_used_at, expires_at, user_agent, ip)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
+        params![user_id, secret, now, expires_at, user_agent, ip],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -262,17 +266,20 @@ pub fn find_session(conn: &Connection, id: i64) -> rusqlite::Result<Option<Sessi
     .optional()
 }
 
-/// A live session with its user's role, when both the session and the user are active.
+/// A live session with its user's role, when both the session and the user are active and
+/// `secret` is the session's own.
 pub fn find_live_session(
     conn: &Connection,
     id: i64,
+    secret: &str,
     now: i64,
 ) -> rusqlite::Result<Option<(i64, Role, i64)>> {
     conn.prepare_cached(
         "SELECT s.user_id, u.role, s.last_used_at FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2 AND u.is_active = 1",
+         WHERE s.id = ?1 AND s.secret = ?3 AND s.revoked_at IS NULL AND s.expires_at > ?2
+           AND u.is_active = 1",
     )?
-    .query_row(params![id, now], |r| {
+    .query_row(params![id, now, secret], |r| {
         let role: String = r.get(1)?;
         Ok((
             r.get(0)?,

@@ -12,8 +12,10 @@ use super::Role;
 pub const TTL: Duration = Duration::from_secs(10);
 const MAX_ENTRIES: usize = 10_000;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Entry {
+    /// The session's secret; a token with another one is not of this session.
+    secret: Arc<str>,
     user_id: i64,
     role: Role,
     checked: Instant,
@@ -27,11 +29,12 @@ pub struct SessionCache {
 }
 
 impl SessionCache {
-    pub fn get(&self, session_id: i64) -> Option<(i64, Role)> {
+    /// The user and role of a live session, if `secret` is its own.
+    pub fn get(&self, session_id: i64, secret: &str) -> Option<(i64, Role)> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(&session_id)
-            .filter(|e| e.checked.elapsed() < TTL)
+            .filter(|e| e.checked.elapsed() < TTL && *e.secret == *secret)
             .map(|e| (e.user_id, e.role))
     }
 
@@ -40,7 +43,7 @@ impl SessionCache {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    pub fn put(&self, session_id: i64, user_id: i64, role: Role, epoch: u64) {
+    pub fn put(&self, session_id: i64, secret: &str, user_id: i64, role: Role, epoch: u64) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return;
@@ -53,6 +56,7 @@ impl SessionCache {
             entries.insert(
                 session_id,
                 Entry {
+                    secret: secret.into(),
                     user_id,
                     role,
                     checked,
@@ -83,10 +87,18 @@ mod tests {
     #[test]
     fn put_then_get_then_evict() {
         let cache = SessionCache::default();
-        cache.put(1, 10, Role::User, cache.epoch());
-        assert_eq!(cache.get(1), Some((10, Role::User)));
+        cache.put(1, "k", 10, Role::User, cache.epoch());
+        assert_eq!(cache.get(1, "k"), Some((10, Role::User)));
         cache.evict_sessions(&[1]);
-        assert_eq!(cache.get(1), None);
+        assert_eq!(cache.get(1, "k"), None);
+    }
+
+    #[test]
+    fn another_secret_does_not_match() {
+        let cache = SessionCache::default();
+        cache.put(1, "k", 10, Role::User, cache.epoch());
+        assert_eq!(cache.get(1, "other"), None);
+        assert_eq!(cache.get(1, ""), None);
     }
 
     #[test]
@@ -94,19 +106,19 @@ mod tests {
         let cache = SessionCache::default();
         let epoch = cache.epoch();
         cache.evict_user(10);
-        cache.put(1, 10, Role::User, epoch);
-        assert_eq!(cache.get(1), None);
+        cache.put(1, "k", 10, Role::User, epoch);
+        assert_eq!(cache.get(1, "k"), None);
     }
 
     #[test]
     fn evict_user_drops_all_their_sessions() {
         let cache = SessionCache::default();
-        cache.put(1, 10, Role::User, cache.epoch());
-        cache.put(2, 10, Role::User, cache.epoch());
-        cache.put(3, 11, Role::Admin, cache.epoch());
+        cache.put(1, "k", 10, Role::User, cache.epoch());
+        cache.put(2, "k", 10, Role::User, cache.epoch());
+        cache.put(3, "k", 11, Role::Admin, cache.epoch());
         cache.evict_user(10);
-        assert_eq!(cache.get(1), None);
-        assert_eq!(cache.get(2), None);
-        assert_eq!(cache.get(3), Some((11, Role::Admin)));
+        assert_eq!(cache.get(1, "k"), None);
+        assert_eq!(cache.get(2, "k"), None);
+        assert_eq!(cache.get(3, "k"), Some((11, Role::Admin)));
     }
 }

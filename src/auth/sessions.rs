@@ -11,6 +11,14 @@ use crate::error::AppError;
 /// How often `last_used_at` is written for a session in use.
 const TOUCH_EVERY_SECS: i64 = 60;
 
+/// 128 random bits, hex: the secret every token of a new session carries.
+fn new_session_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A session as listed to its user.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
@@ -58,6 +66,8 @@ impl Accounts {
         client: ClientInfo,
     ) -> Result<TokenPair, AppError> {
         let refresh_ttl = self.refresh_ttl.as_secs() as i64;
+        let secret = new_session_secret();
+        let key = secret.clone();
         let (session_id, expires_at) = self
             .db()
             .run(move |conn| {
@@ -66,6 +76,7 @@ impl Accounts {
                 let id = repo::insert_session(
                     conn,
                     user_id,
+                    &key,
                     now,
                     expires_at,
                     client.user_agent.as_deref(),
@@ -74,13 +85,14 @@ impl Accounts {
                 Ok((id, expires_at))
             })
             .await?;
-        self.issue_pair(user_id, session_id, 0, expires_at)
+        self.issue_pair(user_id, session_id, &secret, 0, expires_at)
     }
 
     fn issue_pair(
         &self,
         user_id: i64,
         session_id: i64,
+        secret: &str,
         generation: i64,
         refresh_expires_at: i64,
     ) -> Result<TokenPair, AppError> {
@@ -89,6 +101,7 @@ impl Accounts {
         let access = Claims {
             sub: user_id.to_string(),
             sid: session_id,
+            sk: secret.to_string(),
             typ: TokenKind::Access,
             gen: None,
             iat: now,
@@ -97,6 +110,7 @@ impl Accounts {
         let refresh = Claims {
             sub: user_id.to_string(),
             sid: session_id,
+            sk: secret.to_string(),
             typ: TokenKind::Refresh,
             gen: Some(generation),
             iat: now,
@@ -117,6 +131,7 @@ impl Accounts {
         let generation = claims.gen.ok_or(AuthError::InvalidToken)?;
         let refresh_ttl = self.refresh_ttl.as_secs() as i64;
         let sid = claims.sid;
+        let secret = claims.sk.clone();
         let outcome = self
             .db()
             .run(move |conn| {
@@ -124,7 +139,7 @@ impl Accounts {
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let now = now();
                 let session = repo::find_session(&tx, sid)?
-                    .filter(|s| s.user_id == user_id)
+                    .filter(|s| s.user_id == user_id && s.secret == secret)
                     .ok_or(AuthError::InvalidToken)?;
                 if session.revoked || session.expires_at <= now {
                     return Err(AuthError::InvalidToken.into());
@@ -144,7 +159,9 @@ impl Accounts {
             })
             .await?;
         match outcome {
-            Some(expires_at) => self.issue_pair(user_id, sid, generation + 1, expires_at),
+            Some(expires_at) => {
+                self.issue_pair(user_id, sid, &claims.sk, generation + 1, expires_at)
+            }
             None => {
                 log::warn!("refresh token reused for session {sid}; session revoked");
                 self.cache.evict_sessions(&[sid]);
@@ -158,7 +175,7 @@ impl Accounts {
         let claims = self.keys().verify(access_token, TokenKind::Access)?;
         let user_id = claims.user_id()?;
         let sid = claims.sid;
-        if let Some((cached_user, role)) = self.cache.get(sid) {
+        if let Some((cached_user, role)) = self.cache.get(sid, &claims.sk) {
             if cached_user == user_id {
                 return Ok(Caller {
                     user_id,
@@ -169,11 +186,12 @@ impl Accounts {
             return Err(AuthError::InvalidToken.into());
         }
         let epoch = self.cache.epoch();
+        let secret = claims.sk.clone();
         let live = self
             .db()
             .run(move |conn| {
                 let now = now();
-                let live = repo::find_live_session(conn, sid, now)?;
+                let live = repo::find_live_session(conn, sid, &secret, now)?;
                 if let Some((_, _, last_used)) = live {
                     if now - last_used >= TOUCH_EVERY_SECS {
                         repo::touch_session(conn, sid, now)?;
@@ -184,7 +202,7 @@ impl Accounts {
             .await?;
         match live {
             Some((owner, role, _)) if owner == user_id => {
-                self.cache.put(sid, user_id, role, epoch);
+                self.cache.put(sid, &claims.sk, user_id, role, epoch);
                 Ok(Caller {
                     user_id,
                     session_id: sid,

@@ -1,5 +1,5 @@
-//! JWTs (HS256). Access tokens carry the session id; refresh tokens carry the session id and the
-//! session's refresh generation. The signing secret lives in `<data_dir>/jwt.secret` (mode 0600),
+//! JWTs (HS256). Access tokens carry the session id and its secret; refresh tokens also carry
+//! the session's refresh generation. The signing secret lives in `<data_dir>/jwt.secret` (mode 0600),
 //! made on first start and never logged.
 
 use std::io::Write;
@@ -29,6 +29,9 @@ pub struct Claims {
     pub sub: String,
     /// Session id.
     pub sid: i64,
+    /// The session's secret: ids alone could match a later session that reused them.
+    #[serde(default)]
+    pub sk: String,
     pub typ: TokenKind,
     /// Refresh generation (refresh tokens only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,6 +147,7 @@ mod tests {
         Claims {
             sub: "7".into(),
             sid: 3,
+            sk: "s3cr3t".into(),
             typ: kind,
             gen: None,
             iat: now,

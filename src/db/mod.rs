@@ -33,9 +33,7 @@ impl Db {
     /// Opens (creating if needed) the database, applies pending migrations and fills the pool.
     pub fn open(path: &Path) -> Result<Db, AppError> {
         let mut first = open_connection(path)?;
-        embedded::migrations::runner()
-            .run(&mut first)
-            .map_err(|e| AppError::Internal(format!("database migration failed: {e}")))?;
+        migrate(&mut first)?;
         let mut idle = vec![first];
         for _ in 1..POOL_SIZE {
             idle.push(open_connection(path)?);
@@ -117,6 +115,32 @@ impl Db {
             conn.execute("VACUUM INTO ?1", [dest])?;
             Ok(())
         })
+    }
+}
+
+/// Applies pending migrations with foreign keys off, as SQLite's way of changing a table
+/// requires (a rebuilt table is dropped and its replacement renamed; with foreign keys on,
+/// the drop would delete every row that refers to it). Every reference is checked afterwards.
+fn migrate(conn: &mut Connection) -> Result<(), AppError> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let report = embedded::migrations::runner()
+        .run(conn)
+        .map_err(|e| AppError::Internal(format!("database migration failed: {e}")));
+    let checked = match &report {
+        Ok(r) if !r.applied_migrations().is_empty() => conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(AppError::from),
+        _ => Ok(0),
+    };
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    report?;
+    match checked? {
+        0 => Ok(()),
+        broken => Err(AppError::Internal(format!(
+            "database migration left {broken} rows that refer to missing rows"
+        ))),
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use rusqlite::types::Value;
 
 use super::repo::{self, bind, PhotoChange, PhotoQuery};
-use super::signing::UrlSigner;
+use super::signing::{PhotoKey, UrlSigner};
 use super::storage::{FileKey, Rendition, Storage};
 use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
 use crate::auth::Caller;
@@ -391,17 +391,33 @@ impl Library {
         viewer: Viewer,
         id: i64,
         rendition: Option<Rendition>,
-        signed: bool,
+        signature: Option<FileSignature>,
     ) -> Result<(Photo, PathBuf), AppError> {
-        let photo = if signed {
-            self.db
-                .run(move |conn| {
-                    Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?
-                        .ok_or(PhotoError::NotFound)?)
+        let size = match rendition {
+            None => "original",
+            Some(Rendition::Preview) => "preview",
+            Some(Rendition::Thumbnail) => "thumbnail",
+        };
+        let signed = match signature {
+            Some(signature) => {
+                let found = self
+                    .db
+                    .run(move |conn| Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?))
+                    .await?;
+                found.filter(|photo| {
+                    let key = PhotoKey {
+                        id: photo.id,
+                        key: &photo.uuid,
+                    };
+                    let (exp, sig) = (signature.exp, &signature.sig);
+                    self.signer.verify(key, size, exp, sig, crate::db::now())
                 })
-                .await?
-        } else {
-            self.get_photo(viewer, id).await?
+            }
+            None => None,
+        };
+        let photo = match signed {
+            Some(photo) => photo,
+            None => self.get_photo(viewer, id).await?,
         };
         let key = file_key(&photo);
         let path = match rendition {
@@ -419,6 +435,13 @@ impl Library {
         };
         Ok((photo, path))
     }
+}
+
+/// The `exp` and `sig` of a signed file URL.
+#[derive(Debug, Clone)]
+pub struct FileSignature {
+    pub exp: i64,
+    pub sig: String,
 }
 
 pub fn file_key(photo: &Photo) -> FileKey<'_> {

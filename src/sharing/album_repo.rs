@@ -39,6 +39,7 @@ fn album_from_row(row: &Row<'_>) -> rusqlite::Result<Album> {
         parent_id: row.get(6)?,
         cover_photo_id: row.get(7)?,
         cover_is_public: false,
+        cover_key: None,
         photo_count: row.get(8)?,
         like_count: row.get(9)?,
         liked_by_me: row.get(10)?,
@@ -47,7 +48,7 @@ fn album_from_row(row: &Row<'_>) -> rusqlite::Result<Album> {
     })
 }
 
-/// Marks albums whose cover photo is public itself.
+/// Reads the storage key of each album's cover, and whether the cover is public itself.
 fn mark_public_covers(conn: &Connection, albums: &mut [Album]) -> rusqlite::Result<()> {
     let ids: Vec<String> = albums
         .iter()
@@ -58,14 +59,17 @@ fn mark_public_covers(conn: &Connection, albums: &mut [Album]) -> rusqlite::Resu
         return Ok(());
     }
     let mut stmt = conn.prepare(&format!(
-        "SELECT id FROM photos WHERE id IN ({}) AND visibility = 'public'",
+        "SELECT id, uuid, visibility = 'public' FROM photos WHERE id IN ({})",
         ids.join(",")
     ))?;
-    let public: std::collections::HashSet<i64> = stmt
-        .query_map([], |r| r.get(0))?
+    let covers: std::collections::HashMap<i64, (String, bool)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
         .collect::<rusqlite::Result<_>>()?;
     for album in albums {
-        album.cover_is_public = album.cover_photo_id.is_some_and(|id| public.contains(&id));
+        if let Some((key, public)) = album.cover_photo_id.and_then(|id| covers.get(&id)) {
+            album.cover_key = Some(key.clone());
+            album.cover_is_public = *public;
+        }
     }
     Ok(())
 }

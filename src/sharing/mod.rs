@@ -42,6 +42,8 @@ pub struct Album {
     pub cover_photo_id: Option<i64>,
     /// The cover photo is public itself (its URL needs no signature).
     pub cover_is_public: bool,
+    /// The cover photo's storage key, which its signed URL is bound to.
+    pub cover_key: Option<String>,
     pub photo_count: i64,
     pub like_count: i64,
     pub liked_by_me: bool,
