@@ -116,10 +116,8 @@ if [[ $LIST == 1 ]]; then
 python3 - "$work/data/photox.db" <<'PY'
 import sqlite3, sys, uuid, random
 db = sqlite3.connect(sys.argv[1])
-# The search triggers call the daemon's photox_grams(); the generator carries the same function.
 sys.path.insert(0, "bench")
-from search_library import short_grams
-db.create_function("photox_grams", 1, short_grams, deterministic=True)
+from search_library import fill_grams
 owner = db.execute("SELECT id FROM users WHERE username = 'bench'").fetchone()[0]
 now = 1_790_000_000
 rows = []
@@ -134,6 +132,7 @@ db.executemany("""INSERT INTO photos (owner_id, uuid, ext, original_filename, mi
     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'ready',?,?,?,?,?,?,?)""", rows)
 db.execute("""INSERT INTO photo_tags (photo_id, name, source, confidence)
     SELECT id, 'beach', 'ai', 0.9 FROM photos WHERE id % 3 = 0""")
+fill_grams(db)
 db.commit()
 PY
 port=$(free_port)

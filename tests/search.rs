@@ -487,3 +487,64 @@ async fn the_index_follows_purges_and_account_deletion() {
     // What is left is still found.
     assert_eq!(ids(&search(&s, &l.ann, &q("rio")).await), [l.canon]);
 }
+
+/// Runs one statement through the real `sqlite3` shell, as an admin repairing the database
+/// would (the daemon keeps running).
+fn sqlite3(db: &std::path::Path, sql: &str) {
+    // `.timeout`: wait for the daemon's own writes (background jobs) like any second writer.
+    let out = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 shell is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "sqlite3 {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_sqlite3_shell_can_write_and_search_follows() {
+    let s = TestServer::start().await;
+    let ann = s.register("ann").await;
+    let id = upload_named(&s, &ann, "a.png", png(40, 30), "Garden", "").await;
+    let db = s.data_dir().join("photox.db");
+
+    sqlite3(
+        &db,
+        &format!("UPDATE photos SET title = 'x' WHERE id = {id}"),
+    );
+    assert_eq!(ids(&search(&s, &ann, &q("x")).await), [id]);
+    assert!(ids(&search(&s, &ann, &q("Garden")).await).is_empty());
+
+    // Short Chinese words go through the grams, which the daemon fills in for rows others wrote.
+    sqlite3(
+        &db,
+        &format!("UPDATE photos SET title = '长城' WHERE id = {id}"),
+    );
+    assert_eq!(ids(&search(&s, &ann, &q("长城")).await), [id]);
+    assert_eq!(ids(&search(&s, &ann, &q("城")).await), [id]);
+    sqlite3(
+        &db,
+        &format!("INSERT INTO photo_tags (photo_id, name, source) VALUES ({id}, '猫', 'manual')"),
+    );
+    assert_eq!(ids(&search(&s, &ann, &q("猫")).await), [id]);
+    let other = upload_named(&s, &ann, "b.png", png(41, 30), "Beach", "").await;
+    sqlite3(
+        &db,
+        &format!(
+            "INSERT INTO albums (owner_id, title, created_at, updated_at) VALUES ({}, '日落', 0, 0);
+             INSERT INTO album_photos (album_id, photo_id, added_at)
+             VALUES (last_insert_rowid(), {other}, 0);",
+            ann.id
+        ),
+    );
+    assert_eq!(ids(&search(&s, &ann, &q("日落")).await), [other]);
+    sqlite3(
+        &db,
+        &format!("DELETE FROM photo_tags WHERE photo_id = {id}"),
+    );
+    assert!(ids(&search(&s, &ann, &q("猫")).await).is_empty());
+}

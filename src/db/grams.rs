@@ -1,8 +1,8 @@
-//! `photox_grams(text)`: the SQL function behind short non-Latin search words. The trigram
-//! index cannot find words under three characters, and Chinese words are mostly two. For every
-//! run of non-ASCII characters this lists each character and each pair, wrapped in `|` so that a
-//! gram is itself a trigram phrase (`|长城|`, `|城|`). Registered on every connection (the
-//! search triggers call it); the benchmark's generator carries the same function in Python.
+//! Grams of short non-Latin search words. The trigram index cannot find words under three
+//! characters, and Chinese words are mostly two. For every run of non-ASCII characters this
+//! lists each character and each pair, wrapped in `|` so that a gram is itself a trigram phrase
+//! (`|长城|`, `|城|`). Search fills them in (`search::repo::refresh_stale`); the SQL function
+//! `photox_grams()` is registered only while migrations run, because V4 and V5 call it.
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;

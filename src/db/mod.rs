@@ -32,10 +32,10 @@ struct Inner {
 impl Db {
     /// Opens (creating if needed) the database, applies pending migrations and fills the pool.
     pub fn open(path: &Path) -> Result<Db, AppError> {
-        let mut first = open_connection(path)?;
-        migrate(&mut first)?;
-        let mut idle = vec![first];
-        for _ in 1..POOL_SIZE {
+        // Migrations get a connection of their own (see `migrate`); the pool's are plain.
+        migrate(&mut open_connection(path)?)?;
+        let mut idle = Vec::with_capacity(POOL_SIZE);
+        for _ in 0..POOL_SIZE {
             idle.push(open_connection(path)?);
         }
         Ok(Db {
@@ -123,6 +123,8 @@ impl Db {
 /// the drop would delete every row that refers to it). Every reference is checked afterwards.
 fn migrate(conn: &mut Connection) -> Result<(), AppError> {
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    // Migrations V4 and V5 made search objects that call it.
+    grams::register(conn)?;
     let report = embedded::migrations::runner()
         .run(conn)
         .map_err(|e| AppError::Internal(format!("database migration failed: {e}")));
@@ -153,8 +155,6 @@ fn open_connection(path: &Path) -> Result<Connection, AppError> {
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;",
     )?;
-    // Before any migration or write: the search triggers call it.
-    grams::register(&conn)?;
     Ok(conn)
 }
 

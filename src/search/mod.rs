@@ -129,6 +129,7 @@ impl Search {
                 "p.latitude IS NULL".into()
             });
         }
+        self.refresh_index().await?;
         let filter = conditions.join(" AND ");
         let page = repo::Page {
             sort: list.sort,
@@ -137,6 +138,22 @@ impl Search {
         };
         self.db
             .run(move |conn| Ok(repo::search(conn, viewer, &filter, &values, page)?))
+            .await
+    }
+
+    /// Fills in the short-word grams of photos whose text changed (by the daemon or by any other
+    /// SQLite client) since the last search; returns how many.
+    pub async fn refresh_index(&self) -> Result<usize, AppError> {
+        self.db
+            .run(|conn| {
+                if !repo::has_stale(conn)? {
+                    return Ok(0);
+                }
+                let tx = crate::db::write_tx(conn)?;
+                let n = repo::refresh_stale(&tx)?;
+                tx.commit()?;
+                Ok(n)
+            })
             .await
     }
 

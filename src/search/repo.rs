@@ -7,6 +7,7 @@ use rusqlite::{params, params_from_iter, Connection};
 
 use super::query::escape_like;
 use super::Facets;
+use crate::db::grams::short_grams;
 use crate::photos::library::SortKey;
 use crate::photos::repo as photo_repo;
 use crate::photos::{Photo, Viewer};
@@ -188,4 +189,31 @@ pub fn suggestions(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     rows.collect()
+}
+
+/// Whether photos wait for their `grams` (see migrations/V6).
+pub fn has_stale(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM search_stale)")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Fills in `grams` for every photo listed in `search_stale` from its indexed text, and takes
+/// it off the list; returns how many. Runs in the caller's transaction.
+pub fn refresh_stale(conn: &Connection) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare(
+        "SELECT s.photo_id, f.body FROM search_stale s
+         LEFT JOIN photo_search f ON f.rowid = s.photo_id",
+    )?;
+    let stale: Vec<(i64, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE photo_search SET grams = ?2 WHERE rowid = ?1")?;
+    let mut forget = conn.prepare("DELETE FROM search_stale WHERE photo_id = ?1")?;
+    for (id, body) in &stale {
+        if let Some(body) = body {
+            update.execute(params![id, short_grams(body)])?;
+        }
+        forget.execute([id])?;
+    }
+    Ok(stale.len())
 }
