@@ -266,7 +266,9 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(env.ignore(&["CONFIG"]).split("__"));
+        let sections = config_sections();
+        let env = env.filter(move |key| is_config_var(key.as_str(), &sections));
+        figment = figment.merge(env.split("__"));
         if let Some(listen) = &overrides.listen {
             figment = figment.merge(("server.listen", listen));
         }
@@ -376,6 +378,44 @@ impl Config {
         }
         value
     }
+}
+
+/// The top-level tables of the configuration (`server`, `storage`, ...).
+fn config_sections() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `name` (without the `PHOTOX_` prefix) is of the documented form `<SECTION>__<KEY>`
+/// with a known section. Anything else under the prefix (`PHOTOX_CONFIG`, `PHOTOX_CI_TARGET_DIR`,
+/// a tool's own variable) is not configuration. A known section with an unknown key still
+/// reaches the configuration, where it is refused by name.
+fn is_config_var(name: &str, sections: &[String]) -> bool {
+    match name.split_once("__") {
+        Some((section, key)) => {
+            !key.is_empty() && sections.iter().any(|s| s.eq_ignore_ascii_case(section))
+        }
+        None => false,
+    }
+}
+
+/// Environment variables that start with `PHOTOX_` but are not configuration (see
+/// `is_config_var`), for a warning: they are ignored.
+pub fn ignored_env_vars() -> Vec<String> {
+    let sections = config_sections();
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            name.get(..ENV_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(ENV_PREFIX))
+        })
+        .filter(|name| {
+            let rest = &name[ENV_PREFIX.len()..];
+            !rest.eq_ignore_ascii_case("CONFIG") && !is_config_var(rest, &sections)
+        })
+        .collect()
 }
 
 fn is_secret_key(key: &str) -> bool {
@@ -490,6 +530,26 @@ mod tests {
         let masked = c.masked().to_string();
         assert!(!masked.contains("hunter2"));
         assert!(masked.contains("photos"));
+    }
+
+    #[test]
+    fn only_section_and_key_variables_are_configuration() {
+        let sections = config_sections();
+        assert!(sections.iter().any(|s| s == "server"));
+        assert!(is_config_var("SERVER__LISTEN", &sections));
+        assert!(is_config_var("log__level", &sections));
+        // A known section with an unknown key is passed on, to be refused by name.
+        assert!(is_config_var("SERVER__LISTNE", &sections));
+        for other in [
+            "CONFIG",
+            "CI_TARGET_DIR",
+            "TEST_LOG",
+            "SERVER",
+            "NOPE__KEY",
+            "SERVER__",
+        ] {
+            assert!(!is_config_var(other, &sections), "{other}");
+        }
     }
 
     #[test]
