@@ -35,6 +35,14 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// A request's head must arrive within this, counted from its first byte (on a new
+    /// connection, from the connect).
+    pub header_timeout: HumanDuration,
+    /// A keep-alive connection without a request in flight is closed after this.
+    pub idle_timeout: HumanDuration,
+    /// The longest pause while a request or response body is on its way: a request body that
+    /// stalls this long is refused (408), a client that stops reading a response is dropped.
+    pub body_timeout: HumanDuration,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +52,9 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             tls_cert: None,
             tls_key: None,
+            header_timeout: HumanDuration(Duration::from_secs(30)),
+            idle_timeout: HumanDuration(Duration::from_secs(60)),
+            body_timeout: HumanDuration(Duration::from_secs(60)),
         }
     }
 }
@@ -309,6 +320,15 @@ impl Config {
                 "tls_cert and tls_key must be set together",
             );
         }
+        for (key, value) in [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.idle_timeout", self.server.idle_timeout),
+            ("server.body_timeout", self.server.body_timeout),
+        ] {
+            if value.0 < Duration::from_secs(1) {
+                return invalid(key, "must be at least one second");
+            }
+        }
         if self.storage.data_dir.as_os_str().is_empty() {
             return invalid("storage.data_dir", "must not be empty");
         }
@@ -550,6 +570,21 @@ mod tests {
         ] {
             assert!(!is_config_var(other, &sections), "{other}");
         }
+    }
+
+    #[test]
+    fn connection_timeouts_default_and_must_be_a_second_or_more() {
+        let server = Config::default().server;
+        assert_eq!(server.header_timeout.0, Duration::from_secs(30));
+        assert_eq!(server.idle_timeout.0, Duration::from_secs(60));
+        assert_eq!(server.body_timeout.0, Duration::from_secs(60));
+        let file = write_file("[server]\nidle_timeout = \"2s\"\nbody_timeout = \"90s\"\n");
+        let config = load(Some(file.path())).unwrap();
+        assert_eq!(config.server.idle_timeout.0, Duration::from_secs(2));
+        assert_eq!(config.server.body_timeout.0, Duration::from_secs(90));
+        let file = write_file("[server]\nheader_timeout = \"500ms\"\n");
+        let err = load(Some(file.path())).unwrap_err();
+        assert!(err.to_string().contains("server.header_timeout"), "{err}");
     }
 
     #[test]
