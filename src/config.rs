@@ -40,8 +40,8 @@ pub struct ServerConfig {
     pub header_timeout: HumanDuration,
     /// A keep-alive connection without a request in flight is closed after this.
     pub idle_timeout: HumanDuration,
-    /// The longest pause while a request or response body is on its way: a request body that
-    /// stalls this long is refused (408), a client that stops reading a response is dropped.
+    /// The longest pause while a request or response body is on its way: a request whose body
+    /// stalls this long fails (4xx), a client that stops reading a response is dropped.
     pub body_timeout: HumanDuration,
 }
 
