@@ -16,6 +16,7 @@ pub mod photo_upload;
 pub mod photos;
 pub mod search;
 pub mod security;
+pub mod static_file;
 pub mod stats;
 pub mod system;
 pub mod timeline;
