@@ -123,8 +123,9 @@ async fn a_slow_upload_that_keeps_moving_is_not_cut_off() {
     let s = server(body_timeout).await;
     let ann = s.register("ann").await;
     let image = png(300, 200);
-    let mut body = b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.png\"\r\n\r\n"
-        .to_vec();
+    let mut body =
+        b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.png\"\r\n\r\n"
+            .to_vec();
     body.extend_from_slice(&image);
     body.extend_from_slice(b"\r\n--B--\r\n");
     let head = format!(

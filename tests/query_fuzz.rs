@@ -12,9 +12,7 @@ use serde_json::{json, Value};
 /// What goes into a value, as written in the URL (already percent-encoded).
 fn hostile_values() -> Vec<String> {
     let mut raw: Vec<String> = (0..0x20).map(|b| format!("%{b:02X}")).collect();
-    raw.extend(
-        ["%7F", "%ED%A0%80", "%FF", "%C3", "%F0%9F", "%", "%zz", "%2"].map(String::from),
-    );
+    raw.extend(["%7F", "%ED%A0%80", "%FF", "%C3", "%F0%9F", "%", "%zz", "%2"].map(String::from));
     raw.iter()
         .flat_map(|c| [c.clone(), format!("ab{c}cd"), format!("beach{c}")])
         .collect()
@@ -199,7 +197,9 @@ async fn a_nul_inside_a_search_word_separates_words() {
         .await;
     r.expect(201);
     for (q, found) in [("ab%00cd", 0), ("beach%00day", 1), ("beach%00zzz", 0)] {
-        let r = s.get(&format!("/search/photos?q={q}"), Some(&ann.access)).await;
+        let r = s
+            .get(&format!("/search/photos?q={q}"), Some(&ann.access))
+            .await;
         r.expect(200);
         assert_eq!(r.data()["pagination"]["total_items"], found, "q={q}");
     }
