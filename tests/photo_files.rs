@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::daemon::Daemon;
 use common::{jpeg, png, TestServer};
 use serde_json::json;
 
@@ -350,4 +351,52 @@ async fn ranges_follow_rfc_9110() {
             }
         }
     }
+}
+
+/// With the real binary: a failed precondition is no reason for the error log (it used to log
+/// that an original was missing and the admin should run `photox verify`: a false data-loss
+/// alarm anyone could raise).
+#[test]
+fn a_failed_precondition_logs_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"));
+    let client = reqwest::blocking::Client::new();
+    let registered: serde_json::Value = client
+        .post(daemon.url("/api/v1/auth/register"))
+        .json(&json!({"username": "ann", "password": common::PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = registered["data"]["access_token"].as_str().unwrap();
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(png(30, 20)).file_name("a.png"),
+    );
+    let uploaded: serde_json::Value = client
+        .post(daemon.url("/api/v1/photos"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = uploaded["data"]["uploaded"][0]["id"].as_i64().unwrap();
+    for (name, value) in [
+        ("if-match", "\"nope\""),
+        ("if-unmodified-since", "Sat, 01 Jan 2000 00:00:00 GMT"),
+    ] {
+        let r = client
+            .get(daemon.url(&format!("/api/v1/photos/{id}/file")))
+            .bearer_auth(token)
+            .header(name, value)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 412, "{name}");
+    }
+    // Whatever the 412s logged comes before the line of a later request.
+    client.get(daemon.url("/health")).send().unwrap();
+    let lines = daemon.log_until("GET /health 200");
+    let errors: Vec<_> = lines.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
