@@ -118,7 +118,7 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     Route::new()
         .at("/", get(system::root))
         .at("/health", get(system::health))
-        .at("/api/v1/openapi.json", spec)
+        .at("/api/v1/openapi.json", get(spec))
         .nest("/api/docs", docs)
         .nest("/api/v1", service)
         .catch_all_error(|e| async move { error::envelope_for_poem_error(e) })
