@@ -196,6 +196,15 @@ async fn failed_preconditions_are_412_not_a_missing_file() {
     assert_eq!(s.get_raw(&path, Some(&ann.access), &[]).await.status(), 200);
 }
 
+/// Range, If-Range, status, Content-Range, body (`None`: the 416 envelope).
+type RangeCase<'a> = (
+    String,
+    Option<&'a str>,
+    u16,
+    Option<String>,
+    Option<&'a [u8]>,
+);
+
 #[tokio::test]
 async fn ranges_follow_rfc_9110() {
     let s = TestServer::start().await;
@@ -211,8 +220,7 @@ async fn ranges_follow_rfc_9110() {
         .unwrap()
         .to_string();
     let whole = format!("bytes 0-{}/{n}", n - 1);
-    // (Range, If-Range, status, Content-Range, body)
-    let cases: Vec<(String, Option<&str>, u16, Option<String>, Option<&[u8]>)> = vec![
+    let cases: Vec<RangeCase> = vec![
         (
             "bytes=0-0".into(),
             None,
