@@ -7,7 +7,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use poem::listener::Acceptor;
-use poem::Server;
 use tokio::task::JoinSet;
 
 use crate::auth::tokens::TokenKeys;
@@ -293,10 +292,14 @@ impl App {
             log::info!("photox {} listening on {addr}", env!("CARGO_PKG_VERSION"));
         }
         let endpoint = crate::api::build(self.state.clone());
-        let result = Server::new_with_acceptor(acceptor)
-            .name("photox")
-            .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
-            .await;
+        let server = &self.state.config().server;
+        let timeouts = crate::server::Timeouts {
+            header: server.header_timeout.0,
+            idle: server.idle_timeout.0,
+            body: server.body_timeout.0,
+        };
+        let result =
+            crate::server::serve(acceptor, endpoint, timeouts, shutdown, DRAIN_TIMEOUT).await;
         let _ = stop_tx.send(true);
         while tasks.join_next().await.is_some() {}
         log::info!("photox stopped");

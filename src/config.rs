@@ -35,6 +35,14 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// A request's head must arrive within this, counted from its first byte (on a new
+    /// connection, from the connect).
+    pub header_timeout: HumanDuration,
+    /// A keep-alive connection without a request in flight is closed after this.
+    pub idle_timeout: HumanDuration,
+    /// The longest pause while a request or response body is on its way: a request whose body
+    /// stalls this long fails (4xx), a client that stops reading a response is dropped.
+    pub body_timeout: HumanDuration,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +52,9 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             tls_cert: None,
             tls_key: None,
+            header_timeout: HumanDuration(Duration::from_secs(30)),
+            idle_timeout: HumanDuration(Duration::from_secs(60)),
+            body_timeout: HumanDuration(Duration::from_secs(60)),
         }
     }
 }
@@ -266,7 +277,9 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(env.ignore(&["CONFIG"]).split("__"));
+        let sections = config_sections();
+        let env = env.filter(move |key| is_config_var(key.as_str(), &sections));
+        figment = figment.merge(env.split("__"));
         if let Some(listen) = &overrides.listen {
             figment = figment.merge(("server.listen", listen));
         }
@@ -306,6 +319,15 @@ impl Config {
                 "server.tls_cert",
                 "tls_cert and tls_key must be set together",
             );
+        }
+        for (key, value) in [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.idle_timeout", self.server.idle_timeout),
+            ("server.body_timeout", self.server.body_timeout),
+        ] {
+            if value.0 < Duration::from_secs(1) {
+                return invalid(key, "must be at least one second");
+            }
         }
         if self.storage.data_dir.as_os_str().is_empty() {
             return invalid("storage.data_dir", "must not be empty");
@@ -376,6 +398,44 @@ impl Config {
         }
         value
     }
+}
+
+/// The top-level tables of the configuration (`server`, `storage`, ...).
+fn config_sections() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `name` (without the `PHOTOX_` prefix) is of the documented form `<SECTION>__<KEY>`
+/// with a known section. Anything else under the prefix (`PHOTOX_CONFIG`, `PHOTOX_CI_TARGET_DIR`,
+/// a tool's own variable) is not configuration. A known section with an unknown key still
+/// reaches the configuration, where it is refused by name.
+fn is_config_var(name: &str, sections: &[String]) -> bool {
+    match name.split_once("__") {
+        Some((section, key)) => {
+            !key.is_empty() && sections.iter().any(|s| s.eq_ignore_ascii_case(section))
+        }
+        None => false,
+    }
+}
+
+/// Environment variables that start with `PHOTOX_` but are not configuration (see
+/// `is_config_var`), for a warning: they are ignored.
+pub fn ignored_env_vars() -> Vec<String> {
+    let sections = config_sections();
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            name.get(..ENV_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(ENV_PREFIX))
+        })
+        .filter(|name| {
+            let rest = &name[ENV_PREFIX.len()..];
+            !rest.eq_ignore_ascii_case("CONFIG") && !is_config_var(rest, &sections)
+        })
+        .collect()
 }
 
 fn is_secret_key(key: &str) -> bool {
@@ -490,6 +550,41 @@ mod tests {
         let masked = c.masked().to_string();
         assert!(!masked.contains("hunter2"));
         assert!(masked.contains("photos"));
+    }
+
+    #[test]
+    fn only_section_and_key_variables_are_configuration() {
+        let sections = config_sections();
+        assert!(sections.iter().any(|s| s == "server"));
+        assert!(is_config_var("SERVER__LISTEN", &sections));
+        assert!(is_config_var("log__level", &sections));
+        // A known section with an unknown key is passed on, to be refused by name.
+        assert!(is_config_var("SERVER__LISTNE", &sections));
+        for other in [
+            "CONFIG",
+            "CI_TARGET_DIR",
+            "TEST_LOG",
+            "SERVER",
+            "NOPE__KEY",
+            "SERVER__",
+        ] {
+            assert!(!is_config_var(other, &sections), "{other}");
+        }
+    }
+
+    #[test]
+    fn connection_timeouts_default_and_must_be_a_second_or_more() {
+        let server = Config::default().server;
+        assert_eq!(server.header_timeout.0, Duration::from_secs(30));
+        assert_eq!(server.idle_timeout.0, Duration::from_secs(60));
+        assert_eq!(server.body_timeout.0, Duration::from_secs(60));
+        let file = write_file("[server]\nidle_timeout = \"2s\"\nbody_timeout = \"90s\"\n");
+        let config = load(Some(file.path())).unwrap();
+        assert_eq!(config.server.idle_timeout.0, Duration::from_secs(2));
+        assert_eq!(config.server.body_timeout.0, Duration::from_secs(90));
+        let file = write_file("[server]\nheader_timeout = \"500ms\"\n");
+        let err = load(Some(file.path())).unwrap_err();
+        assert!(err.to_string().contains("server.header_timeout"), "{err}");
     }
 
     #[test]

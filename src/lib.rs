@@ -14,6 +14,7 @@ pub mod memory;
 pub mod photos;
 pub mod ratelimit;
 pub mod search;
+pub mod server;
 pub mod sharing;
 pub mod stats;
 pub mod tagging;

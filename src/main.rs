@@ -19,6 +19,9 @@ fn main() -> ExitCode {
         }
     };
     logging::init(&config.log, cli.log_level(&config));
+    for name in photox::config::ignored_env_vars() {
+        log::warn!("ignoring {name}: configuration variables are PHOTOX_<SECTION>__<KEY>");
+    }
     match cli::run(cli, config) {
         Ok(code) => code,
         Err(e) => {

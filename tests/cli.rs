@@ -185,6 +185,45 @@ fn precedence_is_default_then_file_then_env_then_flag() {
     );
 }
 
+#[test]
+fn photox_variables_that_are_not_configuration_are_ignored() {
+    // Variables of tools around photox (.ci/run, tests/common), and ones without a known
+    // section: not PHOTOX_<SECTION>__<KEY>, so not configuration.
+    let others = [
+        ("PHOTOX_CI_TARGET_DIR", "/tmp/ci-target"),
+        ("PHOTOX_TEST_LOG", "debug"),
+        ("PHOTOX_SOMETHING", "1"),
+        ("PHOTOX_NOSECTION__KEY", "1"),
+        ("PHOTOX_LOG__TARGET", "stderr"),
+    ];
+    let o = photox(&["config", "check"], &others, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(effective(&o)["server"]["listen"], "0.0.0.0:3333");
+    assert!(
+        stderr(&o).contains("ignoring PHOTOX_CI_TARGET_DIR"),
+        "{}",
+        stderr(&o)
+    );
+    // The documented form still applies beside them.
+    let with_listen = [&others[..], &[("PHOTOX_SERVER__LISTEN", "127.0.0.1:1004")]].concat();
+    let o = photox(&["config", "check"], &with_listen, None);
+    assert_eq!(effective(&o)["server"]["listen"], "127.0.0.1:1004");
+    // An unknown key in a known section is still an error that names it.
+    let o = photox(
+        &["config", "check"],
+        &[("PHOTOX_SERVER__LISTNE", "x")],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("listne"), "{}", stderr(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with_env(&dir.path().join("data"), &others[..4]);
+    let health = reqwest::blocking::get(daemon.url("/health")).unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(daemon.terminate().code(), Some(0));
+}
+
 fn login(d: &Daemon, user: &str, password: &str) -> reqwest::blocking::Response {
     reqwest::blocking::Client::new()
         .post(d.url("/api/v1/auth/login"))

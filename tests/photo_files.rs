@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::daemon::Daemon;
 use common::{jpeg, png, TestServer};
 use serde_json::json;
 
@@ -151,4 +152,259 @@ async fn photo_urls_work_without_a_token_and_only_for_their_photo() {
         .to_str()
         .unwrap()
         .starts_with("public"));
+}
+
+#[tokio::test]
+async fn failed_preconditions_are_412_not_a_missing_file() {
+    let s = TestServer::start().await;
+    let ann = s.register("ann").await;
+    let id = s.upload(&ann.access, "a.jpg", jpeg(60, 40)).await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/photos/{id}/file");
+    let first = s.get_raw(&path, Some(&ann.access), &[]).await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let old = "Sat, 01 Jan 2000 00:00:00 GMT";
+    let later = "Fri, 01 Jan 2100 00:00:00 GMT";
+    for (headers, status) in [
+        (vec![("if-match", "\"nope\"")], 412),
+        (vec![("if-match", etag.as_str())], 200),
+        (vec![("if-match", "*")], 200),
+        (vec![("if-unmodified-since", old)], 412),
+        (vec![("if-unmodified-since", later)], 200),
+        // If-Unmodified-Since counts only without If-Match (RFC 9110 §13.2.2).
+        (
+            vec![("if-match", etag.as_str()), ("if-unmodified-since", old)],
+            200,
+        ),
+        // Preconditions come before the Range.
+        (vec![("if-match", "\"nope\""), ("range", "bytes=-0")], 412),
+        (
+            vec![("if-none-match", etag.as_str()), ("range", "bytes=-0")],
+            304,
+        ),
+    ] {
+        let r = s.get_raw(&path, Some(&ann.access), &headers).await;
+        assert_eq!(r.status(), status, "{headers:?}");
+        if status == 412 {
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["code"], 412);
+            assert_eq!(body["error"]["type"], "PRECONDITION_FAILED", "{body}");
+        }
+    }
+    // Nothing was reported missing: the file is served as before.
+    assert_eq!(s.get_raw(&path, Some(&ann.access), &[]).await.status(), 200);
+}
+
+/// Range, If-Range, status, Content-Range, body (`None`: the 416 envelope).
+type RangeCase<'a> = (
+    String,
+    Option<&'a str>,
+    u16,
+    Option<String>,
+    Option<&'a [u8]>,
+);
+
+#[tokio::test]
+async fn ranges_follow_rfc_9110() {
+    let s = TestServer::start().await;
+    let ann = s.register("ann").await;
+    let bytes = jpeg(60, 40);
+    let n = bytes.len();
+    let id = s.upload(&ann.access, "a.jpg", bytes.clone()).await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/photos/{id}/file");
+    let etag = s.get_raw(&path, Some(&ann.access), &[]).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let whole = format!("bytes 0-{}/{n}", n - 1);
+    let cases: Vec<RangeCase> = vec![
+        (
+            "bytes=0-0".into(),
+            None,
+            206,
+            Some(format!("bytes 0-0/{n}")),
+            Some(&bytes[..1]),
+        ),
+        (
+            "bytes=-10".into(),
+            None,
+            206,
+            Some(format!("bytes {}-{}/{n}", n - 10, n - 1)),
+            Some(&bytes[n - 10..]),
+        ),
+        (
+            format!("bytes={}-", n - 1),
+            None,
+            206,
+            Some(format!("bytes {0}-{0}/{n}", n - 1)),
+            Some(&bytes[n - 1..]),
+        ),
+        // A last byte past the end is the end; a suffix longer than the file is all of it; a
+        // range over the whole file is still a 206.
+        (
+            "bytes=5-999999".into(),
+            None,
+            206,
+            Some(format!("bytes 5-{}/{n}", n - 1)),
+            Some(&bytes[5..]),
+        ),
+        (
+            "bytes=-999999".into(),
+            None,
+            206,
+            Some(whole.clone()),
+            Some(&bytes[..]),
+        ),
+        (
+            format!("bytes=0-{}", n - 1),
+            None,
+            206,
+            Some(whole.clone()),
+            Some(&bytes[..]),
+        ),
+        // Unsatisfiable: 416 with bytes */N.
+        (
+            "bytes=-0".into(),
+            None,
+            416,
+            Some(format!("bytes */{n}")),
+            None,
+        ),
+        (
+            format!("bytes={n}-"),
+            None,
+            416,
+            Some(format!("bytes */{n}")),
+            None,
+        ),
+        (
+            format!("bytes={n}-{}", n + 10),
+            None,
+            416,
+            Some(format!("bytes */{n}")),
+            None,
+        ),
+        (
+            "bytes=5-2".into(),
+            None,
+            416,
+            Some(format!("bytes */{n}")),
+            None,
+        ),
+        (
+            "bytes=999999-,-0".into(),
+            None,
+            416,
+            Some(format!("bytes */{n}")),
+            None,
+        ),
+        // Several ranges: the whole file. Not a byte range: ignored.
+        ("bytes=0-1,5-6".into(), None, 200, None, Some(&bytes[..])),
+        ("bytes=abc".into(), None, 200, None, Some(&bytes[..])),
+        ("items=0-1".into(), None, 200, None, Some(&bytes[..])),
+        // If-Range: the part while the file is unchanged, else the whole file.
+        (
+            "bytes=0-0".into(),
+            Some(etag.as_str()),
+            206,
+            Some(format!("bytes 0-0/{n}")),
+            Some(&bytes[..1]),
+        ),
+        (
+            "bytes=0-0".into(),
+            Some("\"other\""),
+            200,
+            None,
+            Some(&bytes[..]),
+        ),
+        (
+            "bytes=0-0".into(),
+            Some("Sat, 01 Jan 2000 00:00:00 GMT"),
+            200,
+            None,
+            Some(&bytes[..]),
+        ),
+        (
+            "bytes=-0".into(),
+            Some("\"other\""),
+            200,
+            None,
+            Some(&bytes[..]),
+        ),
+    ];
+    for (range, if_range, status, content_range, body) in cases {
+        let mut headers = vec![("range", range.as_str())];
+        if let Some(v) = if_range {
+            headers.push(("if-range", v));
+        }
+        let r = s.get_raw(&path, Some(&ann.access), &headers).await;
+        let what = format!("{range} {if_range:?}");
+        assert_eq!(r.status(), status, "{what}");
+        assert_eq!(
+            r.headers()
+                .get("content-range")
+                .map(|v| v.to_str().unwrap().to_string()),
+            content_range,
+            "{what}"
+        );
+        let got = r.bytes().await.unwrap();
+        match body {
+            Some(body) => assert_eq!(got.as_ref(), body, "{what}"),
+            None => {
+                let envelope: serde_json::Value = serde_json::from_slice(&got).unwrap();
+                assert_eq!(envelope["code"], 416, "{what}");
+            }
+        }
+    }
+}
+
+/// With the real binary: a failed precondition is no reason for the error log (it used to log
+/// that an original was missing and the admin should run `photox verify`: a false data-loss
+/// alarm anyone could raise).
+#[test]
+fn a_failed_precondition_logs_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"));
+    let client = reqwest::blocking::Client::new();
+    let registered: serde_json::Value = client
+        .post(daemon.url("/api/v1/auth/register"))
+        .json(&json!({"username": "ann", "password": common::PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = registered["data"]["access_token"].as_str().unwrap();
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(png(30, 20)).file_name("a.png"),
+    );
+    let uploaded: serde_json::Value = client
+        .post(daemon.url("/api/v1/photos"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = uploaded["data"]["uploaded"][0]["id"].as_i64().unwrap();
+    for (name, value) in [
+        ("if-match", "\"nope\""),
+        ("if-unmodified-since", "Sat, 01 Jan 2000 00:00:00 GMT"),
+    ] {
+        let r = client
+            .get(daemon.url(&format!("/api/v1/photos/{id}/file")))
+            .bearer_auth(token)
+            .header(name, value)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 412, "{name}");
+    }
+    // Whatever the 412s logged comes before the line of a later request.
+    client.get(daemon.url("/health")).send().unwrap();
+    let lines = daemon.log_until("GET /health 200");
+    let errors: Vec<_> = lines.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }

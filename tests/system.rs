@@ -99,6 +99,34 @@ async fn unknown_routes_and_methods_answer_in_the_envelope() {
 }
 
 #[tokio::test]
+async fn method_not_allowed_lists_the_methods_the_path_has() {
+    let s = TestServer::start().await;
+    for (method, path, allow) in [
+        ("PATCH", "/api/v1/auth/login", "POST"),
+        ("GET", "/api/v1/auth/login", "POST"),
+        // A literal segment wins over `{id}`, as in the router.
+        ("PATCH", "/api/v1/photos/trash", "GET, HEAD, DELETE"),
+        ("POST", "/api/v1/photos/7", "GET, HEAD, PUT, PATCH, DELETE"),
+        ("PUT", "/api/v1/photos", "GET, HEAD, POST"),
+        ("POST", "/api/v1/albums/3/cover", "PUT"),
+        ("DELETE", "/api/v1/family", "GET, HEAD, POST"),
+        ("DELETE", "/health", "GET, HEAD"),
+        ("POST", "/api/v1/openapi.json", "GET, HEAD"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = s
+            .send(
+                s.client
+                    .request(method.clone(), format!("{}{path}", s.base)),
+            )
+            .await;
+        r.expect(405);
+        assert_eq!(r.error_type(), "METHOD_NOT_ALLOWED", "{method} {path}");
+        assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+    }
+}
+
+#[tokio::test]
 async fn malformed_oversized_and_wrong_shaped_json_get_clear_answers() {
     let s = TestServer::start().await;
     let raw = |body: Vec<u8>| {

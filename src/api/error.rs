@@ -1,7 +1,7 @@
 //! The one place that maps domain errors to HTTP: status, error `type` and a message that is
 //! safe to show. 5xx bodies say nothing internal; the cause goes to the log.
 
-use poem::http::StatusCode;
+use poem::http::{HeaderName, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::{ToJSON, Type};
@@ -51,6 +51,8 @@ pub struct ApiError {
     pub message: String,
     pub details: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    /// Headers the answer needs besides the envelope (e.g. `Content-Range` on a 416).
+    pub headers: Vec<(HeaderName, String)>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -75,7 +77,13 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after: None,
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     pub fn validation(status: StatusCode, field: &str, message: &str, code: &'static str) -> Self {
@@ -209,12 +217,19 @@ impl From<AppError> for ApiError {
                 api.retry_after = Some(*retry_after_secs);
                 api
             }
-            AppError::Io(e) if is_disk_full(e) => ApiError::new(
-                S::INSUFFICIENT_STORAGE,
-                "INSUFFICIENT_STORAGE",
-                "not enough free disk space",
-            ),
-            AppError::Db(_) | AppError::Io(_) | AppError::Internal(_) => {
+            AppError::Io(e) => match client_body_error(e) {
+                Some(api) => api,
+                None if is_disk_full(e) => ApiError::new(
+                    S::INSUFFICIENT_STORAGE,
+                    "INSUFFICIENT_STORAGE",
+                    "not enough free disk space",
+                ),
+                None => {
+                    log::error!("internal error: {error:#}");
+                    ApiError::internal()
+                }
+            },
+            AppError::Db(_) | AppError::Internal(_) => {
                 log::error!("internal error: {error:#}");
                 ApiError::internal()
             }
@@ -223,6 +238,26 @@ impl From<AppError> for ApiError {
             log::debug!("client error: {api}");
         }
         api
+    }
+}
+
+/// A request body that could not be read is the client's doing: it stalled (408), went away
+/// or sent a broken body (400). Never a 500, and nothing for the error log.
+fn client_body_error(e: &std::io::Error) -> Option<ApiError> {
+    use crate::server::RequestBodyError;
+    match crate::server::request_body_error(e) {
+        Some(RequestBodyError::Stalled) => Some(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "the request body stopped arriving",
+        )),
+        Some(RequestBodyError::Broken(_)) => {
+            Some(ApiError::bad_request("the request body could not be read"))
+        }
+        None => e
+            .get_ref()
+            .is_some_and(|inner| inner.is::<super::form_data::FormDataError>())
+            .then(super::multipart::malformed),
     }
 }
 
@@ -240,6 +275,11 @@ impl poem::error::ResponseError for ApiError {
         resp.set_status(self.status);
         if let Some(secs) = self.retry_after {
             resp.headers_mut().insert("Retry-After", secs.into());
+        }
+        for (name, value) in &self.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                resp.headers_mut().insert(name.clone(), value);
+            }
         }
         resp
     }

@@ -2,6 +2,7 @@
 
 pub mod album_models;
 pub mod albums;
+mod allow;
 pub mod auth;
 pub mod community;
 pub mod envelope;
@@ -16,6 +17,7 @@ pub mod photo_upload;
 pub mod photos;
 pub mod search;
 pub mod security;
+pub mod static_file;
 pub mod stats;
 pub mod system;
 pub mod timeline;
@@ -96,6 +98,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
 pub fn build(state: AppState) -> BoxEndpoint<'static> {
     let service = openapi();
     let spec = service.spec_endpoint();
+    let allow = std::sync::Arc::new(allow_table(&service));
     let docs = service.swagger_ui();
     let config = state.config();
     let origins = config.server.cors_origins.clone();
@@ -115,10 +118,11 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     Route::new()
         .at("/", get(system::root))
         .at("/health", get(system::health))
-        .at("/api/v1/openapi.json", spec)
+        .at("/api/v1/openapi.json", get(spec))
         .nest("/api/docs", docs)
         .nest("/api/v1", service)
         .catch_all_error(|e| async move { error::envelope_for_poem_error(e) })
+        .around(move |next, req| allow::add_allow_header(allow.clone(), next, req))
         .with(CatchPanic::new().with_handler(|_| error::ApiError::internal().into_response()))
         .around(middleware::rate_limit)
         .with_if(!origins.is_empty(), cors)
@@ -131,6 +135,15 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
         .around(middleware::log_request)
         .data(state)
         .boxed()
+}
+
+/// Every route and its methods, for the `Allow` header of a 405.
+fn allow_table(service: &OpenApiService<Apis, ()>) -> allow::AllowTable {
+    let mut table = allow::AllowTable::from_spec(&service.spec(), "/api/v1");
+    for path in ["/", "/health", "/api/v1/openapi.json", "/api/docs"] {
+        table.add(path, vec!["GET".into()]);
+    }
+    table
 }
 
 /// RFC 3339 in UTC with whole seconds: `2026-01-21T07:42:41Z`.

@@ -3,8 +3,8 @@
 //! without an Authorization header; public photos need neither.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use poem::web::{Data, StaticFileRequest, StaticFileResponse};
-use poem::{FromRequest, Request};
+use poem::web::{Data, StaticFileResponse};
+use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Response;
 use poem_openapi::{Enum, OpenApi};
@@ -15,7 +15,7 @@ use super::ApiTags;
 use crate::app::AppState;
 use crate::photos::library::FileSignature;
 use crate::photos::storage::Rendition;
-use crate::photos::{PhotoError, Viewer, Visibility};
+use crate::photos::{Viewer, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -109,18 +109,7 @@ impl PhotoFilesApi {
             .library()
             .photo_file(viewer, id.0, size.rendition(), signature)
             .await?;
-        let file = StaticFileRequest::from_request_without_body(req)
-            .await
-            .map_err(|_| ApiError::bad_request("invalid conditional or range headers"))?
-            .create_response(&path, false, false)
-            .map_err(|e| match e {
-                poem::error::StaticFileError::RangeNotSatisfiable { .. } => ApiError::new(
-                    poem::http::StatusCode::RANGE_NOT_SATISFIABLE,
-                    "VALIDATION_ERROR",
-                    "the requested range is not satisfiable",
-                ),
-                _ => ApiError::from(crate::error::AppError::from(PhotoError::FileMissing)),
-            })?;
+        let file = super::static_file::respond(req, &path).await?;
         let public = photo.visibility == Visibility::Public && photo.deleted_at.is_none();
         let cache = if public {
             "public, max-age=3600"

@@ -4,7 +4,7 @@
 //! two ASCII characters, which the index cannot find). Nothing the user types is ever FTS
 //! syntax: each word becomes a quoted phrase.
 
-/// The words of a query, split on white space; at most `MAX_TERMS`, each at most
+/// The words of a query, split on white space and control characters; at most `MAX_TERMS`, each at most
 /// `MAX_TERM_CHARS` characters.
 pub const MAX_TERMS: usize = 16;
 pub const MAX_TERM_CHARS: usize = 100;
@@ -27,7 +27,12 @@ impl TextQuery {
     pub fn parse(q: &str) -> Self {
         let mut phrases = Vec::new();
         let mut like_patterns = Vec::new();
-        for word in q.split_whitespace().take(MAX_TERMS) {
+        // Control characters separate words like spaces: a NUL inside an FTS5 string would end
+        // it early (an "unterminated string"), and no title or tag holds one.
+        let words = q
+            .split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty());
+        for word in words.take(MAX_TERMS) {
             let word: String = word.chars().take(MAX_TERM_CHARS).collect();
             if word.chars().count() >= 3 {
                 phrases.push(format!("body : {}", phrase(&word)));
@@ -83,6 +88,14 @@ mod tests {
         assert_eq!(q.fts_match, None);
         assert_eq!(q.like_patterns, ["%\\%%", "%a\\_%", "%-%"]);
         assert!(TextQuery::parse("   ").is_empty());
+    }
+
+    #[test]
+    fn control_characters_separate_words() {
+        let q = TextQuery::parse("ab\0cd\u{1}efg\u{7f}hi\u{9f}");
+        assert_eq!(q.fts_match.as_deref(), Some(r#"body : "efg""#));
+        assert_eq!(q.like_patterns, ["%ab%", "%cd%", "%hi%"]);
+        assert!(TextQuery::parse("\0\u{1f}").is_empty());
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(data_dir: &Path) -> Daemon {
+        Self::start_with_env(data_dir, &[])
+    }
+
+    /// Starts with these environment variables besides the caller's.
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(BIN)
             .args([
                 "serve",
@@ -26,6 +31,7 @@ impl Daemon {
             ])
             .env("PHOTOX_LOG__TARGET", "stderr")
             .env("PHOTOX_LOG__LEVEL", "debug")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -51,13 +57,21 @@ impl Daemon {
 
     /// The next log line containing `needle` (panics if the daemon goes quiet for 60 s).
     pub fn wait_for_log(&self, needle: &str) -> String {
+        self.log_until(needle).pop().unwrap()
+    }
+
+    /// The log lines up to and including the next one containing `needle`.
+    pub fn log_until(&self, needle: &str) -> Vec<String> {
+        let mut lines = Vec::new();
         loop {
             let line = self
                 .log
                 .recv_timeout(std::time::Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("daemon never logged {needle:?}"));
-            if line.contains(needle) {
-                return line;
+                .unwrap_or_else(|_| panic!("daemon never logged {needle:?}; it said {lines:#?}"));
+            let found = line.contains(needle);
+            lines.push(line);
+            if found {
+                return lines;
             }
         }
     }
