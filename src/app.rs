@@ -14,14 +14,14 @@ use crate::auth::Accounts;
 use crate::config::{Config, ConfigError, Overrides};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::ingest::{self, Ingest};
 use crate::jobs::{queue, worker, JobSignal};
 use crate::photos::library::{Library, Limits};
 use crate::photos::signing::UrlSigner;
-use crate::photos::storage::Storage;
-use crate::photos::upload::recover_interrupted_uploads;
 use crate::ratelimit::RateLimiter;
 use crate::search::Search;
 use crate::sharing::Sharing;
+use crate::storage::Storage;
 use crate::tagging::Tagger;
 
 /// Directories under the data dir (API.md §12).
@@ -43,6 +43,7 @@ struct StateInner {
     db: Db,
     accounts: Accounts,
     library: Library,
+    ingest: Ingest,
     sharing: Sharing,
     search: Search,
     jobs: JobSignal,
@@ -61,7 +62,7 @@ impl AppState {
     ) -> Result<Self, AppError> {
         prepare_data_dir(&config.storage.data_dir)?;
         let state = Self::build(config, config_file, overrides)?;
-        let removed = recover_interrupted_uploads(state.db(), state.library().storage())?;
+        let removed = ingest::recovery::recover_interrupted(state.db(), state.library().storage())?;
         if removed > 0 {
             log::warn!(
                 "removed {removed} originals of uploads interrupted before they were stored"
@@ -93,11 +94,19 @@ impl AppState {
             jobs.clone(),
             UrlSigner::new(keys.url_key()),
             Limits {
-                max_upload_bytes: config.storage.max_upload_mb * 1024 * 1024,
-                min_free_bytes: config.storage.min_free_mb * 1024 * 1024,
                 trash_retention_secs: i64::from(config.storage.trash_retention_days) * 86400,
             },
             config.tagging.enabled.then(|| Tagger::new(&config.tagging)),
+        );
+        let ingest = Ingest::new(
+            db.clone(),
+            Storage::new(data_dir.clone()),
+            jobs.clone(),
+            ingest::Limits {
+                max_bytes: config.storage.max_upload_mb * 1024 * 1024,
+                min_free_bytes: config.storage.min_free_mb * 1024 * 1024,
+            },
+            config.tagging.enabled,
         );
         let accounts = Accounts::new(
             db.clone(),
@@ -117,6 +126,7 @@ impl AppState {
                 db,
                 accounts,
                 library,
+                ingest,
                 sharing,
                 search,
                 jobs,
@@ -144,6 +154,10 @@ impl AppState {
 
     pub fn library(&self) -> &Library {
         &self.inner.library
+    }
+
+    pub fn ingest(&self) -> &Ingest {
+        &self.inner.ingest
     }
 
     pub fn sharing(&self) -> &Sharing {

@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::db::Db;
 use crate::error::AppError;
-use crate::photos::storage::Storage;
+use crate::storage::Storage;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserStats {

@@ -84,6 +84,7 @@ async fn a_signed_url_is_bound_to_its_photo_not_to_its_id() {
         .await
         .unwrap();
     let new_key = "another0photo0at0the0same0id000".to_string();
+    let old = old_key.clone();
     for file in common::files_under(&s.data_dir()) {
         if file.contains(&old_key) {
             let from = s.data_dir().join(&file);
@@ -93,7 +94,10 @@ async fn a_signed_url_is_bound_to_its_photo_not_to_its_id() {
     s.state
         .db()
         .run(move |c| {
-            c.execute("UPDATE photos SET uuid = ?2 WHERE id = ?1", (id, new_key))?;
+            c.execute(
+                "UPDATE photos SET uuid = ?2, file_path = replace(file_path, ?3, ?2) WHERE id = ?1",
+                (id, &new_key, &old),
+            )?;
             Ok(())
         })
         .await

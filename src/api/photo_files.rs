@@ -14,8 +14,8 @@ use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
 use crate::photos::library::FileSignature;
-use crate::photos::storage::Rendition;
 use crate::photos::{Viewer, Visibility};
+use crate::storage::Rendition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]

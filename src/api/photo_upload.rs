@@ -10,8 +10,8 @@ use super::photo_models::PhotoResponse;
 use super::photos::{blank_to_none, present};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::photos::upload::NewUpload;
-use crate::photos::Visibility;
+use crate::ingest::{Meta, Source};
+use crate::photos::{Origin, Viewer, Visibility};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -55,12 +55,14 @@ pub async fn receive_upload(
     album_id: Option<i64>,
 ) -> Result<UploadResponse> {
     let mut form = body.0;
-    let mut meta = NewUpload {
+    let mut meta = Meta {
+        owner: *caller,
         filename: String::new(),
         title: None,
         description: None,
         visibility: Visibility::Private,
         album_id,
+        origin: Origin::Upload,
     };
     let (mut uploaded, mut failed, mut first_error) = (Vec::new(), Vec::new(), None);
     while let Some(part) = form.next_part().await.map_err(|_| malformed())? {
@@ -74,14 +76,19 @@ pub async fn receive_upload(
                 .take(255)
                 .collect::<String>();
             meta.filename = filename.clone();
-            match state
-                .library()
-                .upload(caller, &meta, form.part_body())
-                .await
-            {
-                std::result::Result::Ok(done) => {
-                    let mut photo = present(state, done.photo);
-                    photo.duplicate = Some(done.duplicate);
+            let source = Source::Stream(Box::pin(form.part_body()));
+            let stored = match state.ingest().ingest(source, meta.clone()).await {
+                std::result::Result::Ok(done) => state
+                    .library()
+                    .get_photo(Viewer::User(*caller), done.photo_id)
+                    .await
+                    .map(|photo| (photo, done.duplicate)),
+                Err(e) => Err(e),
+            };
+            match stored {
+                std::result::Result::Ok((photo, duplicate)) => {
+                    let mut photo = present(state, photo);
+                    photo.duplicate = Some(duplicate);
                     uploaded.push(photo);
                 }
                 Err(e) => {

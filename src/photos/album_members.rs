@@ -89,6 +89,26 @@ fn photo_owner(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, bool
     .optional()
 }
 
+/// Puts one of the viewer's own live photos (any photo for an admin) into an album whose
+/// acceptance the caller has checked; `false` when it was there already. Someone else's photo,
+/// a trashed one or none is `NotFound` (never say which). Does not touch the album's time.
+pub fn add_own_photo(
+    conn: &Connection,
+    viewer: Viewer,
+    album_id: i64,
+    photo_id: i64,
+    now: i64,
+) -> Result<bool, AppError> {
+    let usable = match photo_owner(conn, photo_id)? {
+        Some((owner, false)) => Some(owner) == viewer.user_id() || viewer.is_admin(),
+        _ => false,
+    };
+    if !usable {
+        return Err(PhotoError::NotFound.into());
+    }
+    Ok(insert_member(conn, album_id, photo_id, now)?)
+}
+
 impl Library {
     /// Adds photos to an album, each on its own: the caller's own live photos (any photo for an
     /// admin). Fails as a whole with 404/403 when the album is not theirs to add to.
@@ -107,19 +127,10 @@ impl Library {
                 let mut out = Added::default();
                 let mut seen = std::collections::HashSet::new();
                 for id in photo_ids.into_iter().filter(|id| seen.insert(*id)) {
-                    let usable = match photo_owner(&tx, id)? {
-                        Some((owner, false)) => {
-                            Some(owner) == viewer.user_id() || viewer.is_admin()
-                        }
-                        _ => false,
-                    };
-                    if !usable {
-                        // Someone else's photo, a trashed one or none: never say which.
-                        out.failed.push((id, PhotoError::NotFound.into()));
-                    } else if insert_member(&tx, album_id, id, now)? {
-                        out.added.push(id);
-                    } else {
-                        out.already_present.push(id);
+                    match add_own_photo(&tx, viewer, album_id, id, now) {
+                        Ok(true) => out.added.push(id),
+                        Ok(false) => out.already_present.push(id),
+                        Err(e) => out.failed.push((id, e)),
                     }
                 }
                 if !out.added.is_empty() {

@@ -6,22 +6,20 @@ use rusqlite::types::Value;
 
 use super::repo::{self, bind, PhotoChange, PhotoQuery};
 use super::signing::{PhotoKey, UrlSigner};
-use super::storage::{FileKey, Rendition, Storage};
 use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
 use crate::jobs::JobSignal;
+use crate::storage::{FileKey, Rendition, Storage};
 use crate::tagging::Tagger;
 use crate::visibility::{
     album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
 };
 
-/// Upload and storage limits from the configuration.
+/// Limits from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub max_upload_bytes: u64,
-    pub min_free_bytes: u64,
     pub trash_retention_secs: i64,
 }
 
@@ -423,7 +421,7 @@ impl Library {
         let path = match rendition {
             None => self
                 .storage
-                .locate_original(key, photo.deleted_at.is_some())
+                .locate(&photo.file, key)
                 .ok_or(PhotoError::FileMissing)?,
             Some(r) => {
                 let path = self.storage.rendition_path(key, r);

@@ -6,11 +6,11 @@ pub mod library;
 pub mod processing;
 pub mod repo;
 pub mod signing;
-pub mod storage;
 pub mod timeline;
 pub mod trash;
-pub mod upload;
 pub mod verify;
+
+use crate::media::exif::ExifData;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhotoError {
@@ -105,13 +105,40 @@ impl CameraInfo {
     pub fn is_empty(&self) -> bool {
         *self == CameraInfo::default()
     }
+
+    pub fn from_exif(exif: &ExifData) -> Self {
+        CameraInfo {
+            camera_make: exif.camera_make.clone(),
+            camera_model: exif.camera_model.clone(),
+            lens: exif.lens.clone(),
+            iso: exif.iso,
+            aperture: exif.aperture,
+            exposure_time: exif.exposure_time.clone(),
+            focal_length: exif.focal_length,
+            orientation: exif.orientation,
+        }
+    }
 }
 
+/// Where a photo was taken (EXIF GPS).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
     pub altitude: Option<f64>,
+}
+
+impl Location {
+    pub fn from_exif(exif: &ExifData) -> Option<Self> {
+        match (exif.latitude, exif.longitude) {
+            (Some(latitude), Some(longitude)) => Some(Location {
+                latitude,
+                longitude,
+                altitude: exif.altitude,
+            }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +186,45 @@ pub struct Photo {
     pub albums: Vec<AlbumRef>,
     pub like_count: i64,
     pub liked_by_me: bool,
+    /// Where the original is.
+    pub file: crate::storage::Location,
+    pub origin: Origin,
+    /// An in-place original that is missing from its folder.
+    pub offline: bool,
+}
+
+/// How a photo arrived (API.md §5 `origin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Upload,
+    /// From an import root; `path` is relative to it, as the file was found.
+    Import {
+        import_id: i64,
+        path: String,
+    },
+}
+
+impl Origin {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::Upload => "upload",
+            Origin::Import { .. } => "import",
+        }
+    }
+
+    pub fn import_id(&self) -> Option<i64> {
+        match self {
+            Origin::Import { import_id, .. } => Some(*import_id),
+            Origin::Upload => None,
+        }
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Origin::Import { path, .. } => Some(path),
+            Origin::Upload => None,
+        }
+    }
 }
 
 /// A processing step of a photo as shown by `GET /photos/{id}/status`.

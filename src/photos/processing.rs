@@ -3,14 +3,13 @@
 
 use super::library::{file_key, Library};
 use super::repo;
-use super::storage::Rendition;
-use super::upload::{camera_info, location};
-use super::{Photo, PhotoError, Status, Viewer};
+use super::{CameraInfo, Location, Photo, PhotoError, Status, Viewer};
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
 use crate::jobs::{queue, Job, JobError};
 use crate::media::sniff::ImageKind;
 use crate::media::{exif, thumbnail, MediaError};
+use crate::storage::Rendition;
 use crate::tagging::{Tagger, TaggingError};
 use crate::visibility::ensure_can_modify;
 
@@ -125,7 +124,7 @@ impl Library {
 
     fn original_of(&self, photo: &Photo) -> Result<std::path::PathBuf, JobError> {
         self.storage
-            .locate_original(file_key(photo), photo.deleted_at.is_some())
+            .locate(&photo.file, file_key(photo))
             .ok_or_else(|| JobError::Permanent("the original file is missing".into()))
     }
 
@@ -139,8 +138,15 @@ impl Library {
         let id = photo.id;
         self.db
             .run(move |conn| {
-                let camera = camera_info(&data);
-                repo::set_exif(conn, id, &camera, location(&data), data.taken_at, now())?;
+                let camera = CameraInfo::from_exif(&data);
+                repo::set_exif(
+                    conn,
+                    id,
+                    &camera,
+                    Location::from_exif(&data),
+                    data.taken_at,
+                    now(),
+                )?;
                 Ok(())
             })
             .await

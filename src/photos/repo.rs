@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use super::{AlbumRef, CameraInfo, Location, Photo, Status, Step, Tag, Viewer, Visibility};
+use super::{AlbumRef, CameraInfo, Location, Origin, Photo, Status, Step, Tag, Viewer, Visibility};
+use crate::storage;
 use crate::visibility::album_visible_sql;
 
 /// Columns of `photo_from_row`; `{viewer}` is the viewer's user id (or -1).
@@ -17,17 +18,35 @@ fn photo_columns(viewer: i64) -> String {
          p.camera_model, p.lens, p.iso, p.aperture, p.exposure_time, p.focal_length, p.orientation,
          p.latitude, p.longitude, p.altitude,
          (SELECT count(*) FROM photo_likes l WHERE l.photo_id = p.id),
-         EXISTS (SELECT 1 FROM photo_likes l WHERE l.photo_id = p.id AND l.user_id = {viewer})"
+         EXISTS (SELECT 1 FROM photo_likes l WHERE l.photo_id = p.id AND l.user_id = {viewer}),
+         p.file_kind, p.file_path, p.import_root_id, r.path, p.origin_kind, p.origin_import_id,
+         p.origin_path, p.offline"
     )
 }
 
-const FROM: &str = "FROM photos p JOIN users u ON u.id = p.owner_id";
+const FROM: &str = "FROM photos p JOIN users u ON u.id = p.owner_id
+     LEFT JOIN import_roots r ON r.id = p.import_root_id";
 
 fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
     let visibility: String = row.get(17)?;
     let status: String = row.get(19)?;
     let latitude: Option<f64> = row.get(29)?;
     let longitude: Option<f64> = row.get(30)?;
+    let file_kind: String = row.get(34)?;
+    let file =
+        storage::Location::from_columns(&file_kind, row.get(35)?, row.get(36)?, row.get(37)?)
+            .ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    34,
+                    rusqlite::types::Type::Text,
+                    "a photo's file location is incomplete".into(),
+                )
+            })?;
+    let origin_kind: String = row.get(38)?;
+    let origin = match (origin_kind.as_str(), row.get(39)?, row.get(40)?) {
+        ("import", Some(import_id), Some(path)) => Origin::Import { import_id, path },
+        _ => Origin::Upload,
+    };
     Ok(Photo {
         id: row.get(0)?,
         owner_id: row.get(1)?,
@@ -72,6 +91,9 @@ fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
         albums: Vec::new(),
         like_count: row.get(32)?,
         liked_by_me: row.get(33)?,
+        file,
+        origin,
+        offline: row.get(41)?,
     })
 }
 
@@ -93,6 +115,8 @@ pub struct NewPhoto<'a> {
     pub visibility: Visibility,
     pub camera: &'a CameraInfo,
     pub location: Option<Location>,
+    pub file: &'a storage::Location,
+    pub origin: &'a Origin,
 }
 
 /// Inserts a photo; `Ok(None)` when the owner already has a photo with this checksum.
@@ -101,9 +125,10 @@ pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Opt
         "INSERT INTO photos (owner_id, uuid, ext, title, description, original_filename, mime_type,
             size, width, height, checksum, taken_at, created_at, updated_at, visibility,
             camera_make, camera_model, lens, iso, aperture, exposure_time, focal_length, orientation,
-            latitude, longitude, altitude)
+            latitude, longitude, altitude, file_kind, file_path, import_root_id, origin_kind,
+            origin_import_id, origin_path)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14,
-            ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+            ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
         params![
             p.owner_id,
             p.uuid,
@@ -130,6 +155,12 @@ pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Opt
             p.location.map(|l| l.latitude),
             p.location.map(|l| l.longitude),
             p.location.and_then(|l| l.altitude),
+            p.file.kind(),
+            p.file.key(),
+            p.file.root_id(),
+            p.origin.kind(),
+            p.origin.import_id(),
+            p.origin.path(),
         ],
     );
     crate::db::inserted_id(conn, result)
@@ -521,15 +552,18 @@ pub fn steps(conn: &Connection, photo_id: i64) -> rusqlite::Result<Vec<Step>> {
     rows.collect()
 }
 
-pub fn set_deleted_at(
+/// Moves a photo into the trash (`deleted_at` set) or out of it, with where its original is now.
+pub fn set_trashed(
     conn: &Connection,
     id: i64,
     deleted_at: Option<i64>,
+    file: &storage::Location,
     now: i64,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE photos SET deleted_at = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, deleted_at, now],
+        "UPDATE photos SET deleted_at = ?2, file_kind = ?3, file_path = ?4, updated_at = ?5
+         WHERE id = ?1",
+        params![id, deleted_at, file.kind(), file.key(), now],
     )?;
     Ok(())
 }

@@ -1,9 +1,9 @@
-//! Trash: delete moves the original into `trash/`, restore moves it back, purge removes the
-//! row first and then the files, so no row ever points at a missing file.
+//! Trash: delete moves Photox's copy of the original into `trash/` (an in-place import's file
+//! stays where it is: trash only hides it), restore moves it back, purge removes the row first
+//! and then Photox's files, so no row ever points at a missing file.
 
 use super::library::{file_key, Library};
 use super::repo::{self, PhotoQuery};
-use super::storage;
 use super::{Photo, PhotoError, Viewer};
 use crate::auth::{Accounts, Caller};
 use crate::db::now;
@@ -22,18 +22,13 @@ impl Library {
         if photo.deleted_at.is_some() {
             return Err(PhotoError::InTrash.into());
         }
-        let key = file_key(&photo);
-        let (from, to) = (
-            self.storage.original_path(key),
-            self.storage.trash_path(key),
-        );
-        if from.is_file() {
-            blocking_io(move || storage::move_durably(&from, &to)).await?;
-        }
+        let storage = self.storage.clone();
+        let file =
+            blocking_io(move || storage.move_to_trash(&photo.file, file_key(&photo))).await?;
         self.db
             .run(move |conn| {
                 let now = now();
-                Ok(repo::set_deleted_at(conn, id, Some(now), now)?)
+                Ok(repo::set_trashed(conn, id, Some(now), &file, now)?)
             })
             .await
     }
@@ -45,16 +40,11 @@ impl Library {
         if photo.deleted_at.is_none() {
             return Err(PhotoError::NotInTrash.into());
         }
-        let key = file_key(&photo);
-        let (from, to) = (
-            self.storage.trash_path(key),
-            self.storage.original_path(key),
-        );
-        if from.is_file() {
-            blocking_io(move || storage::move_durably(&from, &to)).await?;
-        }
+        let storage = self.storage.clone();
+        let file =
+            blocking_io(move || storage.restore_from_trash(&photo.file, file_key(&photo))).await?;
         self.db
-            .run(move |conn| Ok(repo::set_deleted_at(conn, id, None, now())?))
+            .run(move |conn| Ok(repo::set_trashed(conn, id, None, &file, now())?))
             .await?;
         self.get_photo(viewer, id).await
     }
@@ -77,8 +67,8 @@ impl Library {
         let storage = self.storage.clone();
         blocking_io(move || {
             let key = file_key(&photo);
-            storage::remove_if_present(&storage.trash_path(key));
-            storage::remove_if_present(&storage.original_path(key));
+            // Photox's own copy goes; a household's file in an import root never does.
+            storage.remove_original(&photo.file, key);
             storage.remove_renditions(key);
             Ok(())
         })
@@ -170,9 +160,9 @@ impl Library {
     }
 }
 
-async fn blocking_io(
-    f: impl FnOnce() -> std::io::Result<()> + Send + 'static,
-) -> Result<(), AppError> {
+async fn blocking_io<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AppError::Internal(format!("file task failed: {e}")))?

@@ -1,15 +1,14 @@
 //! `photox verify`: every original is re-read and checked against its checksum and size, every
-//! row must have its file, and every file under originals/ and trash/ must have its row.
+//! row must have its file where the row says it is, and every file under originals/ and trash/
+//! must have its row. Originals in import roots are checked too; their folders are not.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-
-use super::storage::{FileKey, Storage};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::storage::files::sha256_file;
+use crate::storage::{FileKey, Location, Storage};
 
 #[derive(Debug, Default)]
 pub struct VerifyReport {
@@ -28,29 +27,6 @@ fn key(f: &StoredFile) -> FileKey<'_> {
     }
 }
 
-fn sha256_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1024 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        size,
-    ))
-}
-
 /// Checks everything; `progress(done, total)` is called after each photo.
 pub fn verify_library(
     db: &Db,
@@ -64,28 +40,24 @@ pub fn verify_library(
     };
     let mut known: HashSet<PathBuf> = HashSet::new();
     for (i, row) in rows.iter().enumerate() {
-        let expected = if row.trashed {
-            storage.trash_path(key(row))
-        } else {
-            storage.original_path(key(row))
-        };
-        known.insert(storage.original_path(key(row)));
-        known.insert(storage.trash_path(key(row)));
-        match storage.locate_original(key(row), row.trashed) {
+        let expected = storage.path_of(&row.file);
+        for place in [Storage::managed(key(row)), Storage::trashed(key(row))] {
+            known.extend(storage.path_of(&place));
+        }
+        known.extend(expected.clone());
+        match storage.locate(&row.file, key(row)) {
             None => report
                 .problems
                 .push(format!("photo {}: original file is missing", row.id)),
             Some(found) => {
-                if found != expected {
+                if Some(&found) != expected.as_ref() {
+                    let (is, was) = match row.file {
+                        Location::Trash(_) => ("originals/", "in the trash"),
+                        _ => ("trash/", "not in the trash"),
+                    };
                     report.problems.push(format!(
-                        "photo {}: original is in {} but the photo is {}",
-                        row.id,
-                        if row.trashed { "originals/" } else { "trash/" },
-                        if row.trashed {
-                            "in the trash"
-                        } else {
-                            "not in the trash"
-                        }
+                        "photo {}: original is in {is} but the photo is {was}",
+                        row.id
                     ));
                 }
                 match sha256_file(&found) {
@@ -157,7 +129,7 @@ pub struct StoredFile {
     pub uuid: String,
     pub ext: String,
     pub created_at: i64,
-    pub trashed: bool,
+    pub file: Location,
     pub checksum: String,
     pub size: i64,
 }
@@ -165,18 +137,23 @@ pub struct StoredFile {
 /// Every photo row's file identity, for `photox verify`.
 pub fn all_files(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<StoredFile>> {
     let mut stmt = conn.prepare(
-        "SELECT id, owner_id, uuid, ext, created_at, deleted_at IS NOT NULL, checksum, size FROM photos ORDER BY id",
+        "SELECT p.id, p.owner_id, p.uuid, p.ext, p.created_at, p.checksum, p.size, p.file_kind,
+                p.file_path, p.import_root_id, r.path
+         FROM photos p LEFT JOIN import_roots r ON r.id = p.import_root_id ORDER BY p.id",
     )?;
     let rows = stmt.query_map([], |r| {
+        let kind: String = r.get(7)?;
+        let file = Location::from_columns(&kind, r.get(8)?, r.get(9)?, r.get(10)?)
+            .unwrap_or(Location::Managed(String::new()));
         Ok(StoredFile {
             id: r.get(0)?,
             owner_id: r.get(1)?,
             uuid: r.get(2)?,
             ext: r.get(3)?,
             created_at: r.get(4)?,
-            trashed: r.get(5)?,
-            checksum: r.get(6)?,
-            size: r.get(7)?,
+            file,
+            checksum: r.get(5)?,
+            size: r.get(6)?,
         })
     })?;
     rows.collect()
