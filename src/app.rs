@@ -21,6 +21,7 @@ use crate::photos::signing::UrlSigner;
 use crate::ratelimit::RateLimiter;
 use crate::search::Search;
 use crate::sharing::Sharing;
+use crate::storage::work::{self, WorkDir};
 use crate::storage::Storage;
 use crate::tagging::Tagger;
 
@@ -62,7 +63,8 @@ impl AppState {
     ) -> Result<Self, AppError> {
         prepare_data_dir(&config.storage.data_dir)?;
         let state = Self::build(config, config_file, overrides)?;
-        let removed = ingest::recovery::recover_interrupted(state.db(), state.library().storage())?;
+        let removed =
+            ingest::recovery::recover_interrupted(state.db(), state.library().storage(), true)?;
         if removed > 0 {
             log::warn!(
                 "removed {removed} originals of uploads interrupted before they were stored"
@@ -72,11 +74,14 @@ impl AppState {
         Ok(state)
     }
 
-    /// Opens the same state for a command-line tool, which may run beside the daemon: `tmp/`
-    /// is left alone.
+    /// Opens the same state for a command-line tool, which may run beside the daemon: of `tmp/`
+    /// only what dead processes left is recovered.
     pub fn open_beside_daemon(config: Config) -> Result<Self, AppError> {
         prepare_data_dir(&config.storage.data_dir)?;
-        Self::build(config, None, Overrides::default())
+        let state = Self::build(config, None, Overrides::default())?;
+        // Only what dead processes left: the daemon's own work dir is locked while it runs.
+        ingest::recovery::recover_interrupted(state.db(), state.library().storage(), false)?;
+        Ok(state)
     }
 
     fn build(
@@ -101,6 +106,7 @@ impl AppState {
         let ingest = Ingest::new(
             db.clone(),
             Storage::new(data_dir.clone()),
+            WorkDir::create(&data_dir)?,
             jobs.clone(),
             ingest::Limits {
                 max_bytes: config.storage.max_upload_mb * 1024 * 1024,
@@ -241,10 +247,14 @@ fn prepare_data_dir(data_dir: &Path) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Anything in tmp/ when the daemon starts is an upload that never finished.
+/// Anything in tmp/ when the daemon starts is an upload that never finished, except the work
+/// dirs of processes that run (the daemon's own, a `photox import` beside it).
 fn clear_tmp(data_dir: &Path) -> Result<(), AppError> {
     for entry in std::fs::read_dir(data_dir.join("tmp"))? {
         let path = entry?.path();
+        if path.is_dir() && work::is_in_use(&path) {
+            continue;
+        }
         let removed = if path.is_dir() {
             std::fs::remove_dir_all(&path)
         } else {

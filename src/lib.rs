@@ -8,6 +8,7 @@ pub mod config;
 pub mod crash_points;
 pub mod db;
 pub mod error;
+pub mod import;
 pub mod ingest;
 pub mod jobs;
 pub mod logging;

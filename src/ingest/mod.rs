@@ -15,6 +15,7 @@ mod row;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -30,6 +31,7 @@ use crate::media::thumbnail::image_dimensions;
 use crate::media::{displayed_size, MediaError};
 use crate::photos::album_members::check_album_accepts;
 use crate::photos::{repo, Origin, PhotoError, Viewer, Visibility};
+use crate::storage::work::WorkDir;
 use crate::storage::{self, files, FileKey, Location, Storage};
 use receive::Received;
 
@@ -111,6 +113,8 @@ impl Drop for RemoveOnDrop {
 pub struct Ingest {
     db: Db,
     storage: Storage,
+    /// Where this process keeps files in flight and intents.
+    work: Arc<WorkDir>,
     signal: JobSignal,
     limits: Limits,
     /// `tagging.enabled`: whether new photos get a `tags` job.
@@ -118,10 +122,18 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn new(db: Db, storage: Storage, signal: JobSignal, limits: Limits, tagging: bool) -> Self {
+    pub fn new(
+        db: Db,
+        storage: Storage,
+        work: WorkDir,
+        signal: JobSignal,
+        limits: Limits,
+        tagging: bool,
+    ) -> Self {
         Self {
             db,
             storage,
+            work: Arc::new(work),
             signal,
             limits,
             tagging,
@@ -184,7 +196,7 @@ impl Ingest {
         meta: Meta,
     ) -> Result<Ingested, AppError> {
         let started = std::time::Instant::now();
-        let tmp = tempfile::NamedTempFile::new_in(self.storage.tmp_dir())?;
+        let tmp = tempfile::NamedTempFile::new_in(self.work.path())?;
         let received = receive::receive(body, &tmp, self.limits.max_bytes).await?;
         crash_points::reached("ingest.received");
         let kind = image_kind(&received)?;
@@ -202,7 +214,7 @@ impl Ingest {
             .storage
             .path_of(&location)
             .ok_or_else(|| AppError::Internal("a new original has no path".into()))?;
-        let intent = recovery::intent_path(&self.storage, &uuid);
+        let intent = recovery::intent_path(self.work.path(), &uuid);
         // Three independent steps at once: flushing the copy and reading its header, writing
         // the intent (before the rename, as recovery needs), and looking for the same bytes
         // among the owner's photos.

@@ -1,7 +1,7 @@
-//! Intent files: `tmp/<uuid>.intent` names the original an ingest is about to place. It exists
-//! from before the rename into `originals/` until after the row is committed, so a crash in
-//! between can be told apart from a stored photo, and at the next start the never-acknowledged
-//! original is removed.
+//! Intent files: `<work dir>/<uuid>.intent` names the original an ingest is about to place. It
+//! exists from before the rename into `originals/` until after the row is committed, so a crash
+//! in between can be told apart from a stored photo: when the work dir is found abandoned (its
+//! process died; see `storage::work`), the never-acknowledged original is removed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::photos::repo;
-use crate::storage::{self, Storage};
+use crate::storage::{self, work, Storage};
 
-pub fn intent_path(storage: &Storage, uuid: &str) -> PathBuf {
-    storage.tmp_dir().join(format!("{uuid}.intent"))
+pub fn intent_path(work_dir: &Path, uuid: &str) -> PathBuf {
+    work_dir.join(format!("{uuid}.intent"))
 }
 
 /// Writes and fsyncs the intent to place `target` (a path under the data dir).
@@ -30,12 +30,25 @@ pub fn write_intent(intent: &Path, data_dir: &Path, target: &Path) -> std::io::R
     )
 }
 
-/// At daemon start, before `tmp/` is cleared: an ingest interrupted between placing its
-/// original and committing its row was never acknowledged, so its file is removed. Returns
-/// how many were removed.
-pub fn recover_interrupted(db: &Db, storage: &Storage) -> Result<usize, AppError> {
+/// Recovers what processes that died left under `tmp/`: the originals of ingests interrupted
+/// between placing and committing are removed, then their work dirs. `legacy`: also the intent
+/// files earlier releases kept directly in `tmp/` (for the daemon at start, when no other
+/// process can be writing there). Returns how many originals were removed.
+pub fn recover_interrupted(db: &Db, storage: &Storage, legacy: bool) -> Result<usize, AppError> {
     let mut removed = 0;
-    for entry in std::fs::read_dir(storage.tmp_dir())? {
+    if legacy {
+        removed += recover_intents_in(db, storage, &storage.data_dir().join("tmp"))?;
+    }
+    for dir in work::abandoned(storage.data_dir())? {
+        removed += recover_intents_in(db, storage, &dir.path)?;
+        dir.remove();
+    }
+    Ok(removed)
+}
+
+fn recover_intents_in(db: &Db, storage: &Storage, dir: &Path) -> Result<usize, AppError> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let Some(uuid) = path
             .file_name()

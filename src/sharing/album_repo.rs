@@ -265,3 +265,20 @@ pub fn set_like(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
 }
+
+/// The oldest album of `owner` titled `title` (case-insensitively) under `parent` (`None`: at
+/// the top level).
+pub fn find_by_title(
+    conn: &Connection,
+    owner: i64,
+    parent: Option<i64>,
+    title: &str,
+) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT id FROM albums WHERE owner_id = ?1 AND parent_id IS ?2
+         AND title = ?3 COLLATE NOCASE ORDER BY id LIMIT 1",
+        params![owner, parent, title],
+        |r| r.get(0),
+    )
+    .optional()
+}

@@ -4,6 +4,7 @@
 //! storage key (its uuid) wherever the original is.
 
 pub mod files;
+pub mod work;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -116,10 +117,6 @@ impl Storage {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
-    }
-
-    pub fn tmp_dir(&self) -> PathBuf {
-        self.data_dir.join("tmp")
     }
 
     /// Where a new upload of `key` goes: `<owner>/<YYYY>/<MM>/<DD>/<uuid>.<ext>` under
