@@ -43,6 +43,7 @@ impl<T: Refine> Type for Refined<T> {
     fn register(registry: &mut Registry) {
         registry.create_schema::<Self, _>(T::NAME.into(), |registry| {
             let mut schema = registry.create_fake_schema::<T>();
+            schema.title = Some(T::NAME.to_string());
             T::refine(&mut schema);
             schema
         });

@@ -22,7 +22,7 @@ use crate::app::AppState;
 use crate::auth::repo::ProfileChange;
 use crate::auth::sessions::SessionInfo;
 use crate::auth::users::{AdminChange, NewAccount};
-use crate::auth::{Caller, Role, User};
+use crate::auth::{Role, User};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
 #[oai(rename_all = "lowercase")]
@@ -177,20 +177,6 @@ pub enum AvatarResponse {
     NotModified(#[oai(header = "ETag")] String),
 }
 
-/// The user administration endpoints are for other accounts where a change could lock the
-/// caller out (demote, deactivate, delete) or take over the account without its password.
-fn refuse_own_account(caller: &Caller, id: i64) -> Result<(), ApiError> {
-    if caller.user_id != id {
-        return Result::Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "PERMISSION_DENIED",
-        "an administrator cannot demote, deactivate or delete their own account, \
-         nor set its password here (that is PUT /auth/password)",
-    ))
-}
-
 pub struct UsersApi;
 
 #[OpenApi(prefix_path = "/users", tag = "ApiTags::Users")]
@@ -343,9 +329,10 @@ impl UsersApi {
 
     /// Change a user's role, active flag, display name, email or password (admin only). The last
     /// active admin cannot be demoted or deactivated (409). A new password ends that user's
-    /// sessions. Where API.md is silent: an administrator cannot demote or deactivate their own
-    /// account here, nor set its password (that is `PUT /auth/password`, which asks for the old
-    /// one): 403.
+    /// sessions. Where API.md is silent: an administrator cannot deactivate their own account
+    /// (409), nor set their own password here (403: `PUT /auth/password` does that, and asks
+    /// for the old one, so a stolen token cannot take the account over); stepping down to
+    /// `user` is allowed while another admin remains.
     #[oai(path = "/:id", method = "put")]
     async fn update(
         &self,
@@ -355,10 +342,26 @@ impl UsersApi {
         body: JsonBody<AdminUpdateUserRequest>,
     ) -> Reply<Ok<UserResponse>, (Forbidden, NotFound, Conflict)> {
         let b = body.0;
-        let locks_out =
-            b.role == Some(RoleName::User) || b.is_active == Some(false) || b.password.is_some();
-        if locks_out {
-            refuse_own_account(&auth.0, id.0)?;
+        auth.0
+            .require_admin()
+            .map_err(crate::error::AppError::from)?;
+        if id.0 == auth.0.user_id {
+            if b.is_active == Some(false) {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "RESOURCE_CONFLICT",
+                    "an administrator cannot deactivate their own account",
+                )
+                .into());
+            }
+            if b.password.is_some() {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "PERMISSION_DENIED",
+                    "change your own password with PUT /auth/password",
+                )
+                .into());
+            }
         }
         let change = AdminChange {
             role: b.role.map(Into::into),
@@ -372,8 +375,8 @@ impl UsersApi {
     }
 
     /// Delete a user (admin only). 409 while the user owns photos unless `purge=true`, which
-    /// deletes all of their photos and files too. The last active admin cannot be deleted (409);
-    /// an administrator cannot delete their own account here (403).
+    /// deletes all of their photos and files too. The last active admin cannot be deleted (409),
+    /// nor can an administrator delete their own account (409; API.md is silent).
     #[oai(path = "/:id", method = "delete")]
     async fn delete(
         &self,
@@ -384,7 +387,17 @@ impl UsersApi {
         purge: Query<Option<bool>>,
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         let purge = purge.0.unwrap_or(false);
-        refuse_own_account(&auth.0, id.0)?;
+        auth.0
+            .require_admin()
+            .map_err(crate::error::AppError::from)?;
+        if id.0 == auth.0.user_id {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "RESOURCE_CONFLICT",
+                "an administrator cannot delete their own account",
+            )
+            .into());
+        }
         state
             .accounts()
             .ensure_deletable(&auth.0, id.0, purge)
