@@ -72,7 +72,8 @@ fn schemathesis() -> PathBuf {
 }
 
 /// A household for the run to work on: root (user 1, admin, the run's account) with a private
-/// photo in an album and a public photo with EXIF and GPS, and ann (user 2) in root's family.
+/// photo and a public one with EXIF and GPS (1 and 2, both in album 1) and one in the trash (3),
+/// and ann (user 2, with an avatar) in root's family.
 async fn household(s: &TestServer) {
     let root = s.register("root").await;
     let ann = s.register("ann").await;
@@ -134,9 +135,12 @@ async fn household(s: &TestServer) {
         )
         .await;
     put.expect(200);
-    for id in [1, 2] {
+    let trashed = s.upload(&root.access, "old.png", png(40, 30)).await;
+    assert_eq!(trashed["id"], 3);
+    for id in [1, 2, 3] {
         s.wait_processed(&root.access, id).await;
     }
+    s.delete("/photos/3", Some(&root.access)).await.expect(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,8 +143,8 @@ impl Refine for PhotoIdsFields {
 
     fn refine(schema: &mut MetaSchema) {
         schema.any_of = vec![
-            requiring("photo_ids", "array", Vec::new()),
-            requiring("image_id", "integer", Vec::new()),
+            requiring("photo_ids", "array"),
+            requiring("image_id", "integer"),
         ];
     }
 }

@@ -27,8 +27,6 @@ pub type Limit = Bounded<1, 1000>;
 pub type Month = Bounded<1, 12>;
 /// A year in the timeline.
 pub type Year = Bounded<1, 9999>;
-/// A row id (API.md §1: IDs are positive integers).
-pub type Id = Bounded<1, { i64::MAX }>;
 
 impl<const MIN: i64, const MAX: i64> Type for Bounded<MIN, MAX> {
     const IS_REQUIRED: bool = true;
@@ -236,8 +234,8 @@ mod tests {
         for bad in ["0", "201", "-1", "x", "", "1.5"] {
             assert!(PerPage::parse_from_parameter(bad).is_err(), "{bad}");
         }
-        assert!(Id::parse_from_parameter("9223372036854775807").is_ok());
-        assert!(Id::parse_from_parameter("9223372036854775808").is_err());
+        assert!(Bounded::<1, { i64::MAX }>::parse_from_parameter("9223372036854775807").is_ok());
+        assert!(Bounded::<1, { i64::MAX }>::parse_from_parameter("9223372036854775808").is_err());
         let schema = PerPage::schema_ref();
         let schema = schema.unwrap_inline();
         assert_eq!((schema.minimum, schema.maximum), (Some(1.0), Some(200.0)));

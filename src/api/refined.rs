@@ -72,16 +72,10 @@ impl<T: Refine> ParseFromJSON for Refined<T> {
     }
 }
 
-/// A schema that holds when `field` is present and not null (of JSON type `ty`), with more
-/// `properties` rules.
-pub fn requiring(
-    field: &'static str,
-    ty: &'static str,
-    mut properties: Vec<(&'static str, MetaSchemaRef)>,
-) -> MetaSchemaRef {
+/// A schema that holds when `field` is present and not null (of JSON type `ty`).
+pub fn requiring(field: &'static str, ty: &'static str) -> MetaSchemaRef {
     let mut schema = MetaSchema::ANY;
     schema.required = vec![field];
-    properties.push((field, MetaSchemaRef::Inline(Box::new(MetaSchema::new(ty)))));
-    schema.properties = properties;
+    schema.properties = vec![(field, MetaSchemaRef::Inline(Box::new(MetaSchema::new(ty))))];
     MetaSchemaRef::Inline(Box::new(schema))
 }

@@ -49,7 +49,7 @@ macro_rules! error_statuses {
 error_statuses! {
     BadRequest = 400, "VALIDATION_ERROR: a malformed path or query parameter, or a body that \
         is not JSON (or not multipart where an upload is expected)";
-    /// For operations without a token that still answer 401 (login, refresh, shared links).
+    /// For operations without a token that still answer 401 (login, refresh).
     Unauthorized = 401, "AUTHENTICATION_REQUIRED, INVALID_TOKEN or TOKEN_EXPIRED: a missing, \
         malformed, expired or revoked access token; INVALID_CREDENTIALS at login";
     Forbidden = 403, "PERMISSION_DENIED: the caller may see the resource but not do this to it";
