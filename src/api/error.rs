@@ -27,7 +27,8 @@ pub struct ErrorInfo {
     /// VALIDATION_ERROR, AUTHENTICATION_REQUIRED, INVALID_TOKEN, TOKEN_EXPIRED,
     /// INVALID_CREDENTIALS, PERMISSION_DENIED, RESOURCE_NOT_FOUND, RESOURCE_CONFLICT,
     /// PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, RATE_LIMIT_EXCEEDED, INSUFFICIENT_STORAGE,
-    /// INTERNAL_SERVER_ERROR.
+    /// INTERNAL_SERVER_ERROR (API.md §1.1), and METHOD_NOT_ALLOWED for a method a path does not
+    /// have.
     #[oai(rename = "type")]
     pub kind: String,
     /// Each invalid field; only on VALIDATION_ERROR answers that can name one.

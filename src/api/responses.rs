@@ -223,3 +223,56 @@ fn retry_after() -> MetaHeader {
         schema: MetaSchemaRef::Inline(Box::new(schema)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::from_str(&crate::api::openapi().spec()).unwrap()
+    }
+
+    fn statuses(doc: &Value, path: &str, method: &str) -> Vec<String> {
+        let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+        responses.keys().cloned().collect()
+    }
+
+    #[test]
+    fn every_operation_lists_the_statuses_of_its_shape() {
+        let doc = document();
+        for (path, operations) in doc["paths"].as_object().unwrap() {
+            for (method, op) in operations.as_object().unwrap() {
+                let has = |s: &str| op["responses"].get(s).is_some();
+                let body = op.get("requestBody").is_some();
+                let input = body || op.get("parameters").is_some();
+                let token = op.get("security").is_some();
+                let name = format!("{method} {path}");
+                assert!(has("429") && has("500"), "{name}");
+                assert_eq!(has("400"), input, "{name}");
+                assert_eq!(has("413"), body, "{name}");
+                assert!(!body || has("422"), "{name}");
+                assert!(!token || has("401"), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn operations_list_only_what_they_answer() {
+        let doc = document();
+        assert_eq!(statuses(&doc, "/", "get"), ["200", "429", "500"]);
+        assert_eq!(
+            statuses(&doc, "/auth/login", "post"),
+            ["200", "400", "401", "403", "413", "422", "429", "500"]
+        );
+        assert_eq!(
+            statuses(&doc, "/users/{id}/avatar", "get"),
+            ["200", "304", "400", "404", "429", "500"]
+        );
+        assert_eq!(
+            statuses(&doc, "/photos/{id}/like", "post"),
+            ["200", "400", "401", "404", "429", "500"]
+        );
+        let retry = &doc["paths"]["/stats"]["get"]["responses"]["429"]["headers"]["Retry-After"];
+        assert_eq!(retry["required"], true);
+    }
+}
