@@ -327,7 +327,8 @@ impl PhotosApi {
     }
 
     /// Move a photo to the trash (its file moves into the trash directory); 409 if it is there
-    /// already.
+    /// already. It leaves every listing but `GET /photos/trash`; its owner still gets it from
+    /// `GET /photos/{id}` (with `deleted_at`) until it is purged.
     #[oai(path = "/:id", method = "delete")]
     async fn delete(
         &self,
