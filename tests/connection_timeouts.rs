@@ -108,10 +108,7 @@ async fn a_request_body_that_stops_arriving_is_cut_off_with_a_4xx() {
     let answer = read_until_closed(&mut conn).await;
     assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
     assert!(!answer.contains("INTERNAL_SERVER_ERROR"), "{answer}");
-    let left: Vec<_> = files_under(&s.data_dir().join("tmp"))
-        .into_iter()
-        .filter(|f| f != ".health")
-        .collect();
+    let left = common::tmp_leftovers(&s.data_dir());
     assert!(left.is_empty(), "tmp/ holds {left:?}");
     assert!(files_under(&s.data_dir().join("originals")).is_empty());
 }

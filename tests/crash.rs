@@ -156,11 +156,7 @@ fn kill_9_during_concurrent_uploads_loses_nothing_acknowledged() {
     assert_eq!(failed["data"]["pagination"]["total_items"], 0, "{failed}");
     // Nothing half-written is left in tmp/: only the running daemon's own (empty) work dir
     // (a health probe may come and go).
-    let leftovers = common::files_under(&data.join("tmp"));
-    let leftovers: Vec<_> = leftovers
-        .iter()
-        .filter(|n| *n != ".health" && !(n.starts_with("work-") && n.ends_with("/.lock")))
-        .collect();
+    let leftovers = common::tmp_leftovers(&data);
     assert!(leftovers.is_empty(), "{leftovers:?}");
     drop(daemon);
     // Every row has its file with the right checksum, and every file its row.

@@ -52,7 +52,7 @@ async fn upload_stores_the_original_byte_for_byte_and_makes_thumbnails() {
     let stored = std::fs::read(s.data_dir().join("originals").join(&originals[0])).unwrap();
     assert_eq!(stored, bytes, "byte for byte");
     assert!(
-        files_under(&s.data_dir().join("tmp")).is_empty(),
+        common::tmp_leftovers(&s.data_dir()).is_empty(),
         "nothing left in tmp/"
     );
 
@@ -193,7 +193,7 @@ async fn the_type_is_decided_by_content_not_by_name() {
     )
     .await
     .expect(422);
-    assert!(files_under(&s.data_dir().join("tmp")).is_empty());
+    assert!(common::tmp_leftovers(&s.data_dir()).is_empty());
 }
 
 #[tokio::test]
@@ -211,7 +211,7 @@ async fn files_over_the_limit_are_refused_and_leave_nothing() {
         .await;
     r.expect(413);
     assert_eq!(r.error_type(), "PAYLOAD_TOO_LARGE");
-    assert!(files_under(&s.data_dir().join("tmp")).is_empty());
+    assert!(common::tmp_leftovers(&s.data_dir()).is_empty());
     assert!(files_under(&s.data_dir().join("originals")).is_empty());
 }
 
@@ -638,13 +638,8 @@ async fn a_client_that_vanishes_mid_upload_leaves_nothing() {
     use tokio::io::AsyncWriteExt;
     let s = TestServer::start().await;
     let ann = s.register("ann").await;
-    let tmp = s.data_dir().join("tmp");
-    let in_tmp = || {
-        files_under(&tmp)
-            .into_iter()
-            .filter(|f| f != ".health")
-            .count()
-    };
+    let data_dir = s.data_dir();
+    let in_tmp = || common::tmp_leftovers(&data_dir).len();
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
     let boundary = "XBOUNDARYX";
     let head = format!(
@@ -674,7 +669,12 @@ async fn a_client_that_vanishes_mid_upload_leaves_nothing() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert_eq!(in_tmp(), 0, "tmp/ still holds {:?}", files_under(&tmp));
+    assert_eq!(
+        in_tmp(),
+        0,
+        "tmp/ still holds {:?}",
+        common::tmp_leftovers(&data_dir)
+    );
     assert!(files_under(&s.data_dir().join("originals")).is_empty());
     assert_eq!(
         s.get("/photos", Some(&ann.access)).await.data()["pagination"]["total_items"],

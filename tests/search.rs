@@ -308,12 +308,20 @@ async fn filters_combine_and_facets_count_every_match() {
         ids(&search(&s, ann, &format!("{}&has_location=true", q("beach"))).await),
         [l.canon]
     );
+    // A range that ends before it starts holds no day (the document says so; it cannot say
+    // "end after start" in a schema, so it is not refused).
+    assert!(ids(&search(&s, ann, "start_date=2024-01-02&end_date=2024-01-01").await).is_empty());
     for bad in [
         "start_date=2023-13-01",
+        "start_date=2023-1-01",
         "end_date=yesterday",
-        "start_date=2024-01-02&end_date=2024-01-01",
+        "date_to=2024-02-30",
         "scope=all",
+        "scope=",
         "sort=relevance",
+        "sort= title",
+        "per_page=201",
+        "page=0",
     ] {
         s.get(&format!("/search/photos?{bad}"), Some(&ann.access))
             .await

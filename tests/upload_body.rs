@@ -19,10 +19,7 @@ async fn post_raw(s: &TestServer, token: &str, content_type: &str, body: Vec<u8>
 }
 
 fn nothing_left(s: &TestServer) {
-    let tmp: Vec<_> = files_under(&s.data_dir().join("tmp"))
-        .into_iter()
-        .filter(|f| f != ".health")
-        .collect();
+    let tmp = common::tmp_leftovers(&s.data_dir());
     assert!(tmp.is_empty(), "tmp/ holds {tmp:?}");
     assert!(files_under(&s.data_dir().join("originals")).is_empty());
 }

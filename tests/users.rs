@@ -435,3 +435,47 @@ async fn users_cannot_see_or_change_each_others_accounts() {
         .expect(403);
     assert!(s.get("/users/me", Some(&ann.access)).await.data()["display_name"].is_null());
 }
+
+#[tokio::test]
+async fn an_admin_cannot_lock_their_own_account() {
+    let s = TestServer::start().await;
+    let admin = s.register("admin").await;
+    let bob = s.register("bob").await;
+    let me = format!("/users/{}", admin.id);
+    // Even with a second admin, who could otherwise take over.
+    s.put(
+        &format!("/users/{}", bob.id),
+        Some(&admin.access),
+        json!({"role": "admin"}),
+    )
+    .await
+    .expect(200);
+    let r = s
+        .put(&me, Some(&admin.access), json!({"is_active": false}))
+        .await;
+    r.expect(409);
+    assert_eq!(r.error_type(), "RESOURCE_CONFLICT");
+    s.delete(&me, Some(&admin.access)).await.expect(409);
+    // Their own password changes with the old one, through PUT /auth/password.
+    let r = s
+        .put(
+            &me,
+            Some(&admin.access),
+            json!({"password": "taken-over-1"}),
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.error_type(), "PERMISSION_DENIED");
+    s.login_ok("admin").await;
+    s.get("/auth/me", Some(&admin.access)).await.expect(200);
+    // Stepping down is allowed while another admin remains, who may do all of the above.
+    s.put(&me, Some(&admin.access), json!({"role": "user"}))
+        .await
+        .expect(200);
+    s.put(&me, Some(&bob.access), json!({"password": "reset-by-bob"}))
+        .await
+        .expect(200);
+    s.put(&me, Some(&bob.access), json!({"is_active": false}))
+        .await
+        .expect(200);
+}

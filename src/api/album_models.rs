@@ -2,7 +2,7 @@
 //! `POST /albums/{id}/photos`, which is either JSON photo ids or a multipart upload.
 
 use poem::{Request, RequestBody};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, Registry};
 use poem_openapi::types::{MaybeUndefined, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, Object};
 use serde::Deserialize;
@@ -10,6 +10,8 @@ use serde::Deserialize;
 use super::envelope::{parse_json, read_json_body, Page};
 use super::multipart::{photo_upload_meta, MultipartBody};
 use super::photo_models::{file_url, OwnerRef, PhotoResponse, VisibilityName};
+use super::refined::{requiring, Refine, Refined};
+use super::text::AlbumTitle;
 use super::timestamp;
 use crate::photos::signing::{PhotoKey, UrlSigner};
 use crate::photos::Visibility;
@@ -21,15 +23,20 @@ pub struct AlbumResponse {
     pub id: i64,
     pub owner: OwnerRef,
     pub title: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub visibility: VisibilityName,
     /// `visibility == "public"`.
     pub is_public: bool,
     /// The parent album; null at the top level.
+    #[oai(nullable)]
     pub parent_id: Option<i64>,
-    /// The chosen cover while it is in the album and not in trash, else the newest photo.
+    /// The chosen cover while it is in the album and not in trash, else the newest photo the
+    /// caller can see; null for an album without one.
+    #[oai(nullable)]
     pub cover_photo_id: Option<i64>,
-    /// Thumbnail of the cover, usable in `<img src>` for at least an hour.
+    /// Thumbnail of the cover, usable in `<img src>` for at least an hour; null without a cover.
+    #[oai(nullable)]
     pub cover_url: Option<String>,
     /// Photos in the album the caller can see, trash left out.
     pub photo_count: i64,
@@ -80,29 +87,40 @@ pub struct AlbumDetailResponse {
 pub struct CreateAlbumRequest {
     /// Alias `name`.
     #[serde(alias = "name")]
-    pub title: String,
+    pub title: AlbumTitle,
+    /// At most 5000 characters; empty (or blank) for none.
+    #[oai(nullable, validator(max_length = 5000))]
     pub description: Option<String>,
     /// Default private.
+    #[oai(nullable)]
     pub visibility: Option<VisibilityName>,
     /// Alias input: true = public, false = private (`visibility` wins when both are given).
+    #[oai(nullable)]
     pub is_public: Option<bool>,
-    /// Parent album (one of the caller's); null or 0 for the top level.
+    /// Parent album, one of the caller's (else 422); null or 0 for the top level.
+    #[oai(nullable)]
     pub parent_id: Option<i64>,
 }
 
+/// Partial update: a field left out is unchanged.
 #[derive(Debug, Object, Deserialize)]
 pub struct UpdateAlbumRequest {
-    /// Alias `name`.
+    /// Alias `name`; null leaves it unchanged.
     #[serde(alias = "name")]
-    pub title: Option<String>,
-    /// An empty string or null clears it.
+    #[oai(nullable)]
+    pub title: Option<AlbumTitle>,
+    /// At most 5000 characters; an empty (or blank) string or null clears it.
     #[serde(default)]
+    #[oai(nullable, validator(max_length = 5000))]
     pub description: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub visibility: Option<VisibilityName>,
+    #[oai(nullable)]
     pub is_public: Option<bool>,
-    /// Another of the owner's albums; null or 0 moves the album to the top level. A parent
-    /// inside the album's own subtree is refused with 422.
+    /// Another of the owner's albums (else 422); null or 0 moves the album to the top level.
+    /// A parent inside the album's own subtree is refused with 422.
     #[serde(default)]
+    #[oai(nullable)]
     pub parent_id: MaybeUndefined<i64>,
 }
 
@@ -120,19 +138,37 @@ pub fn chosen_visibility(
     }))
 }
 
+/// `{photo_ids}`, or `{image_id}` for one photo (an alias, used when `photo_ids` is left out or
+/// null). One of them is required.
+pub type PhotoIdsRequest = Refined<PhotoIdsFields>;
+
+impl Refine for PhotoIdsFields {
+    const NAME: &'static str = "PhotoIdsRequest";
+
+    fn refine(schema: &mut MetaSchema) {
+        schema.any_of = vec![
+            requiring("photo_ids", "array"),
+            requiring("image_id", "integer"),
+        ];
+    }
+}
+
 #[derive(Debug, Object, Deserialize, Default)]
-pub struct PhotoIdsRequest {
-    /// At most 500.
+pub struct PhotoIdsFields {
+    /// 1 to 500 photos; duplicates count once.
+    #[oai(nullable, validator(min_items = 1, max_items = 500))]
     pub photo_ids: Option<Vec<i64>>,
-    /// One photo (alias input).
+    /// One photo.
+    #[oai(nullable)]
     pub image_id: Option<i64>,
 }
 
 impl PhotoIdsRequest {
     pub fn ids(self) -> Vec<i64> {
-        let mut ids = self.photo_ids.unwrap_or_default();
-        ids.extend(self.image_id);
-        ids
+        match self.0.photo_ids {
+            Some(ids) => ids,
+            None => self.0.image_id.into_iter().collect(),
+        }
     }
 }
 
@@ -159,7 +195,7 @@ pub struct RemovedResponse {
 
 #[derive(Debug, Object, Deserialize)]
 pub struct CoverRequest {
-    /// A photo in the album.
+    /// A photo in the album that is not in the trash (else 422).
     pub photo_id: i64,
 }
 
@@ -204,6 +240,8 @@ impl<'a> ApiExtractor<'a> for AlbumPhotosBody {
             return Ok(AlbumPhotosBody::Upload(Box::new(upload)));
         }
         let bytes = read_json_body(body.take()?).await?;
-        Ok(AlbumPhotosBody::Ids(parse_json(&bytes)?))
+        let ids: PhotoIdsRequest = parse_json(&bytes)?;
+        super::body_check::check_body(&ids)?;
+        Ok(AlbumPhotosBody::Ids(ids))
     }
 }

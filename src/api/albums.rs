@@ -1,6 +1,5 @@
 //! `/api/v1/albums`: nested albums, their photos, cover, sharing and likes.
 
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -12,23 +11,24 @@ use super::album_models::{
     AlbumPhotosBody, AlbumResponse, CoverRequest, CreateAlbumRequest, PhotoIdsRequest,
     RemovedResponse, UpdateAlbumRequest,
 };
-use super::envelope::{
-    empty, raw_query_value, Created, Either, Empty, Envelope, JsonBody, Ok, Page, Paging,
-};
+use super::envelope::{empty, Created, Either, Empty, Envelope, JsonBody, Ok, Page, Paging};
 use super::error::ApiError;
+use super::params::{PageNumber, PerPage, ScopeName, Sort};
 use super::photo_models::PhotoPage;
 use super::photo_upload::{receive_upload, UploadError, UploadResponse};
-use super::photos::{blank_to_none, parse_scope, parse_sort, photo_page, LikeResponse};
+use super::photos::{blank_to_none, parse_sort, photo_page, sort_or_alias, LikeResponse};
+use super::responses::{Forbidden, InsufficientStorage, NotFound, Reply, UnsupportedMedia};
 use super::security::{BearerAuth, OptionalAuth};
+use super::text::Text;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::{ListParams, Scope};
+use crate::photos::library::{ListParams, Scope, SortKey};
 use crate::photos::Viewer;
 use crate::sharing::album_repo::AlbumChange;
 use crate::sharing::albums::{AlbumInput, AlbumListParams, AlbumScope, AlbumSort};
 use crate::sharing::Album;
 
-type Result<T> = std::result::Result<T, ApiError>;
+type ApiResult<T> = std::result::Result<T, ApiError>;
 
 pub fn present_album(state: &AppState, album: Album) -> AlbumResponse {
     album_response(album, state.library().signer(), crate::db::now())
@@ -40,7 +40,7 @@ pub async fn album_page(
     viewer: Viewer,
     params: AlbumListParams,
     paging: Paging,
-) -> Result<Page<AlbumResponse>> {
+) -> ApiResult<Page<AlbumResponse>> {
     let (albums, total) = state.sharing().list_albums(viewer, params).await?;
     let items = albums
         .into_iter()
@@ -49,35 +49,15 @@ pub async fn album_page(
     Result::Ok(paging.page_of(items, total))
 }
 
-/// `sort` (alias `ordering`) over albums; `default` when absent.
-pub fn parse_album_sort(
-    sort: Option<String>,
-    req: &Request,
-    default: (AlbumSort, bool),
-) -> Result<(AlbumSort, bool)> {
-    let text = sort.or_else(|| raw_query_value(req, &["ordering"]).map(|(_, v)| v));
-    match text {
-        None => Result::Ok(default),
-        Some(t) => AlbumSort::parse(t.trim()).ok_or_else(|| {
-            ApiError::validation(
-                StatusCode::BAD_REQUEST,
-                "sort",
-                "must be created_at, updated_at, title or likes, optionally with -",
-                "INVALID_VALUE",
-            )
-        }),
-    }
-}
-
 /// A page of the album's photos the viewer can see.
 async fn album_photos(
     state: &AppState,
     viewer: Viewer,
     id: i64,
     paging: Paging,
-    sort: Option<String>,
+    sort: Option<Sort<SortKey>>,
     req: &Request,
-) -> Result<PhotoPage> {
+) -> ApiResult<PhotoPage> {
     let params = ListParams {
         album_id: Some(id),
         sort: parse_sort(sort, req)?,
@@ -91,7 +71,7 @@ async fn update(
     viewer: Viewer,
     id: i64,
     b: UpdateAlbumRequest,
-) -> Result<Ok<AlbumResponse>> {
+) -> ApiResult<Ok<AlbumResponse>> {
     let description = match b.description {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
@@ -103,7 +83,7 @@ async fn update(
         MaybeUndefined::Value(p) => Some(Some(p)),
     };
     let change = AlbumChange {
-        title: b.title,
+        title: b.title.map(Text::into_inner),
         description,
         visibility: chosen_visibility(b.visibility, b.is_public),
         parent_id,
@@ -116,17 +96,18 @@ pub struct AlbumsApi;
 
 #[OpenApi(prefix_path = "/albums", tag = "ApiTags::Albums")]
 impl AlbumsApi {
-    /// Create an album (input aliases: `name` for `title`, `is_public` for `visibility`).
+    /// Create an album (input aliases: `name` for `title`, `is_public` for `visibility`). A
+    /// `parent_id` that is not one of the caller's albums is a 422.
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<CreateAlbumRequest>,
-    ) -> Result<Created<AlbumResponse>> {
+    ) -> Reply<Created<AlbumResponse>> {
         let b = body.0;
         let input = AlbumInput {
-            title: b.title,
+            title: b.title.into_inner(),
             description: b.description.and_then(blank_to_none),
             visibility: chosen_visibility(b.visibility, b.is_public)
                 .unwrap_or(crate::photos::Visibility::Private),
@@ -138,7 +119,8 @@ impl AlbumsApi {
 
     /// The caller's albums (`scope=mine`, default) or those shared in their family
     /// (`scope=family`, own included). `parent_id` lists the children of an album, `parent_id=0`
-    /// the top level. Sort: `created_at`, `updated_at`, `title`, `likes`; default `-created_at`.
+    /// the top level (an unknown parent lists nothing). Sort (alias `ordering`): `created_at`,
+    /// `updated_at`, `title`, `likes`; default `-created_at`.
     #[oai(path = "/", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -146,21 +128,21 @@ impl AlbumsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
-        scope: Query<Option<String>>,
+        scope: Query<Option<ScopeName>>,
         parent_id: Query<Option<i64>>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<AlbumResponse>>> {
+        sort: Query<Option<Sort<AlbumSort>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<Page<AlbumResponse>>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
-        let scope = match parse_scope(scope.0)? {
+        let scope = match Scope::from(scope.0) {
             Scope::Family => AlbumScope::Family,
             _ => AlbumScope::Mine,
         };
         let params = AlbumListParams {
             scope,
             parent: parent_id.0.map(|p| (p != 0).then_some(p)),
-            sort: parse_album_sort(sort.0, req, (AlbumSort::CreatedAt, true))?,
+            sort: sort_or_alias(sort.0, req, (AlbumSort::CreatedAt, true))?,
             limit: paging.per_page,
             offset: paging.offset(),
         };
@@ -169,8 +151,8 @@ impl AlbumsApi {
         ))
     }
 
-    /// An album with the first page of its photos (`page`/`per_page`/`sort` apply to them).
-    /// Public albums need no login.
+    /// An album with the first page of its photos (`page`/`per_page`/`sort` apply to them,
+    /// sorted as `GET /photos`). Public albums need no login.
     #[oai(path = "/:id", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn get(
@@ -179,10 +161,10 @@ impl AlbumsApi {
         auth: OptionalAuth,
         req: &Request,
         id: Path<i64>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<AlbumDetailResponse>> {
+        sort: Query<Option<Sort<SortKey>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<AlbumDetailResponse>, NotFound> {
         let viewer = Viewer::from(auth.0);
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let album = state.sharing().get_album(viewer, id.0).await?;
@@ -204,18 +186,18 @@ impl AlbumsApi {
         auth: OptionalAuth,
         req: &Request,
         id: Path<i64>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<PhotoPage>> {
+        sort: Query<Option<Sort<SortKey>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<PhotoPage>, NotFound> {
         let viewer = Viewer::from(auth.0);
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let page = album_photos(&state, viewer, id.0, paging, sort.0, req).await?;
         Result::Ok(Envelope(page))
     }
 
-    /// Partial update (owner or admin). Moving an album under itself or one of its
-    /// descendants is refused with 422.
+    /// Partial update (owner or admin; others who see the album get 403). Moving an album under
+    /// itself or one of its descendants, or under an album that is not the owner's, is a 422.
     #[oai(path = "/:id", method = "put")]
     async fn update(
         &self,
@@ -223,8 +205,8 @@ impl AlbumsApi {
         auth: BearerAuth,
         id: Path<i64>,
         body: JsonBody<UpdateAlbumRequest>,
-    ) -> Result<Ok<AlbumResponse>> {
-        update(&state, Viewer::User(auth.0), id.0, body.0).await
+    ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
+        Result::Ok(update(&state, Viewer::User(auth.0), id.0, body.0).await?)
     }
 
     /// Same as PUT.
@@ -235,8 +217,8 @@ impl AlbumsApi {
         auth: BearerAuth,
         id: Path<i64>,
         body: JsonBody<UpdateAlbumRequest>,
-    ) -> Result<Ok<AlbumResponse>> {
-        update(&state, Viewer::User(auth.0), id.0, body.0).await
+    ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
+        Result::Ok(update(&state, Viewer::User(auth.0), id.0, body.0).await?)
     }
 
     /// Delete an album (owner or admin); its child albums move up to its parent. With
@@ -247,8 +229,9 @@ impl AlbumsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
+        /// Also move the caller's own photos in it to the trash.
         delete_photos: Query<Option<bool>>,
-    ) -> Result<Empty> {
+    ) -> Reply<Empty, (Forbidden, NotFound)> {
         state
             .sharing()
             .delete_album(Viewer::User(auth.0), id.0, delete_photos.0.unwrap_or(false))
@@ -258,7 +241,8 @@ impl AlbumsApi {
 
     /// Add the caller's photos (JSON `{photo_ids}`, alias `{image_id}`), or upload new ones
     /// straight into the album (multipart, as `POST /photos`: answers 201 like it). The album's
-    /// owner adds to it; family members add to a family album.
+    /// owner adds to it; family members add to a family album (others who see it get 403).
+    /// A photo that is not the caller's, in the trash or unknown is listed in `failed`.
     #[oai(path = "/:id/photos", method = "post")]
     async fn add_photos(
         &self,
@@ -266,7 +250,10 @@ impl AlbumsApi {
         auth: BearerAuth,
         id: Path<i64>,
         body: AlbumPhotosBody,
-    ) -> Result<Either<Ok<AddPhotosResponse>, Created<UploadResponse>>> {
+    ) -> Reply<
+        Either<Ok<AddPhotosResponse>, Created<UploadResponse>>,
+        (Forbidden, NotFound, UnsupportedMedia, InsufficientStorage),
+    > {
         match body {
             AlbumPhotosBody::Upload(upload) => {
                 let done = receive_upload(&state, &auth.0, *upload, Some(id.0)).await?;
@@ -300,7 +287,8 @@ impl AlbumsApi {
         }
     }
 
-    /// Take photos out of the album (`{photo_ids}`); the photos themselves stay.
+    /// Take photos out of the album (`{photo_ids}`); the photos themselves stay. The album's
+    /// owner removes any photo, a contributor their own; photos not in the album are skipped.
     #[oai(path = "/:id/photos", method = "delete")]
     async fn remove_photos(
         &self,
@@ -308,7 +296,7 @@ impl AlbumsApi {
         auth: BearerAuth,
         id: Path<i64>,
         body: JsonBody<PhotoIdsRequest>,
-    ) -> Result<Ok<RemovedResponse>> {
+    ) -> Reply<Ok<RemovedResponse>, (Forbidden, NotFound)> {
         let removed = state
             .library()
             .remove_from_album(Viewer::User(auth.0), id.0, body.0.ids())
@@ -318,7 +306,8 @@ impl AlbumsApi {
         }))
     }
 
-    /// Choose the cover photo (one in the album).
+    /// Choose the cover photo (owner or admin): a photo in the album, not in the trash, that
+    /// the caller can see; any other `photo_id` is a 422.
     #[oai(path = "/:id/cover", method = "put")]
     async fn cover(
         &self,
@@ -326,7 +315,7 @@ impl AlbumsApi {
         auth: BearerAuth,
         id: Path<i64>,
         body: JsonBody<CoverRequest>,
-    ) -> Result<Ok<AlbumResponse>> {
+    ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
         let album = state
             .sharing()
             .set_cover(Viewer::User(auth.0), id.0, body.0.photo_id)
@@ -334,14 +323,14 @@ impl AlbumsApi {
         Result::Ok(Envelope(present_album(&state, album)))
     }
 
-    /// Share the album with the community (visibility `public`).
+    /// Share the album with the community (visibility `public`; owner or admin).
     #[oai(path = "/:id/share", method = "post")]
     async fn share(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<AlbumResponse>> {
+    ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
         let album = state
             .sharing()
             .share_album(Viewer::User(auth.0), id.0, true)
@@ -349,14 +338,14 @@ impl AlbumsApi {
         Result::Ok(Envelope(present_album(&state, album)))
     }
 
-    /// Stop sharing (visibility `private`).
+    /// Stop sharing (visibility `private`; owner or admin). The album stays.
     #[oai(path = "/:id/share", method = "delete")]
     async fn unshare(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<AlbumResponse>> {
+    ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
         let album = state
             .sharing()
             .share_album(Viewer::User(auth.0), id.0, false)
@@ -371,8 +360,8 @@ impl AlbumsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<LikeResponse>> {
-        like(&state, &auth, id.0, true).await
+    ) -> Reply<Ok<LikeResponse>, NotFound> {
+        Result::Ok(like(&state, &auth, id.0, true).await?)
     }
 
     /// Take a like back (idempotent).
@@ -382,8 +371,8 @@ impl AlbumsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<LikeResponse>> {
-        like(&state, &auth, id.0, false).await
+    ) -> Reply<Ok<LikeResponse>, NotFound> {
+        Result::Ok(like(&state, &auth, id.0, false).await?)
     }
 }
 
@@ -392,7 +381,7 @@ async fn like(
     auth: &BearerAuth,
     id: i64,
     liked: bool,
-) -> Result<Ok<LikeResponse>> {
+) -> ApiResult<Ok<LikeResponse>> {
     let (like_count, liked_by_me) = state.sharing().like_album(&auth.0, id, liked).await?;
     Result::Ok(Envelope(LikeResponse {
         like_count,

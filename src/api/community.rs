@@ -1,17 +1,17 @@
 //! `/api/v1/community` (public): albums and photos shared with everyone.
 
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::OpenApi;
 
 use super::album_models::AlbumResponse;
-use super::albums::{album_page, parse_album_sort};
-use super::envelope::{raw_query_value, Envelope, Ok, Page, Paging};
-use super::error::ApiError;
+use super::albums::album_page;
+use super::envelope::{Envelope, Ok, Page, Paging};
+use super::params::{PageNumber, PerPage, Sort};
 use super::photo_models::PhotoPage;
-use super::photos::photo_page;
+use super::photos::{photo_page, sort_or_alias};
+use super::responses::Reply;
 use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
@@ -19,45 +19,27 @@ use crate::photos::library::{ListParams, Scope, SortKey};
 use crate::photos::Viewer;
 use crate::sharing::albums::{AlbumListParams, AlbumScope, AlbumSort};
 
-type Result<T> = std::result::Result<T, ApiError>;
-
-/// Sorts of the public photo feed: newest, most liked, recently updated (and the photo sorts).
-fn photo_feed_sort(sort: Option<String>, req: &Request) -> Result<(SortKey, bool)> {
-    let text = sort.or_else(|| raw_query_value(req, &["ordering"]).map(|(_, v)| v));
-    match text {
-        None => Result::Ok((SortKey::CreatedAt, true)),
-        Some(t) => SortKey::parse(t.trim()).ok_or_else(|| {
-            ApiError::validation(
-                StatusCode::BAD_REQUEST,
-                "sort",
-                "must be created_at, likes or updated_at (also taken_at, title, size), optionally with -",
-                "INVALID_VALUE",
-            )
-        }),
-    }
-}
-
 pub struct CommunityApi;
 
 #[OpenApi(prefix_path = "/community", tag = "ApiTags::Community")]
 impl CommunityApi {
-    /// Public albums, no login needed. Sort: `-created_at` (default), `-likes`, `-updated_at`
-    /// (also ascending, and `title`).
+    /// Public albums, no login needed. Sort (alias `ordering`): `-created_at` (default),
+    /// `-likes`, `-updated_at` (also ascending, and `title`).
     #[oai(path = "/albums", method = "get")]
     async fn albums(
         &self,
         state: Data<&AppState>,
         auth: OptionalAuth,
         req: &Request,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<Page<AlbumResponse>>> {
+        sort: Query<Option<Sort<AlbumSort>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<Page<AlbumResponse>>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let params = AlbumListParams {
             scope: AlbumScope::Public,
             parent: None,
-            sort: parse_album_sort(sort.0, req, (AlbumSort::CreatedAt, true))?,
+            sort: sort_or_alias(sort.0, req, (AlbumSort::CreatedAt, true))?,
             limit: paging.per_page,
             offset: paging.offset(),
         };
@@ -75,13 +57,13 @@ impl CommunityApi {
         state: Data<&AppState>,
         auth: OptionalAuth,
         req: &Request,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<PhotoPage>> {
+        sort: Query<Option<Sort<SortKey>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let params = ListParams {
-            sort: photo_feed_sort(sort.0, req)?,
+            sort: sort_or_alias(sort.0, req, (SortKey::CreatedAt, true))?,
             ..ListParams::page(Scope::Public, paging.per_page, paging.offset())
         };
         Result::Ok(Envelope(

@@ -6,11 +6,12 @@ use poem::{IntoResponse, Request, RequestBody, Response};
 use poem_openapi::registry::{
     MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
-use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::types::{ParseFromParameter, ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::params::{PageNumber, PerPage};
 
 /// Largest JSON request body (API.md §1).
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
@@ -23,10 +24,49 @@ pub type Created<T> = Envelope<T, 201>;
 pub type Accepted<T> = Envelope<T, 202>;
 
 /// `data: null`.
-pub type Empty = Ok<Option<bool>>;
+pub type Empty = Ok<Null>;
 
 pub fn empty() -> Empty {
-    Envelope(None)
+    Envelope(Null)
+}
+
+/// The JSON value `null`, documented as exactly that (OpenAPI 3.0 has no `null` type: a
+/// nullable schema whose only value is null).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Null;
+
+impl Type for Null {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "null".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::ANY;
+        schema.nullable = true;
+        schema.enum_items = vec![serde_json::Value::Null];
+        schema.description = Some("always null");
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl ToJSON for Null {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::Null)
+    }
 }
 
 fn message(status: u16) -> &'static str {
@@ -58,11 +98,14 @@ impl<T: ToJSON, const S: u16> IntoResponse for Envelope<T, S> {
 
 impl<T: ToJSON, const S: u16> ApiResponse for Envelope<T, S> {
     fn meta() -> MetaResponses {
+        let mut code = MetaSchema::new_with_format("integer", "uint16");
+        code.enum_items = vec![S.into()];
+        code.description = Some("Equals the HTTP status.");
         let mut schema = MetaSchema::new("object");
         schema.properties = vec![
-            ("code", u16::schema_ref()),
+            ("code", MetaSchemaRef::Inline(Box::new(code))),
             ("message", String::schema_ref()),
-            ("data", T::schema_ref()),
+            ("data", data_schema::<T>()),
         ];
         schema.required = vec!["code", "message", "data"];
         MetaResponses {
@@ -82,6 +125,16 @@ impl<T: ToJSON, const S: u16> ApiResponse for Envelope<T, S> {
     fn register(registry: &mut Registry) {
         T::register(registry);
     }
+}
+
+/// `T`'s schema; nullable when `T` is an `Option` (e.g. `GET /family` without a family).
+fn data_schema<T: Type>() -> MetaSchemaRef {
+    if T::IS_REQUIRED {
+        return T::schema_ref();
+    }
+    let mut nullable = MetaSchema::ANY;
+    nullable.nullable = true;
+    T::schema_ref().merge(nullable)
 }
 
 /// One of two responses, for an endpoint that answers differently shaped successes (each
@@ -138,38 +191,37 @@ pub struct Paging {
 }
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
-pub const MAX_PER_PAGE: i64 = 200;
 
 impl Paging {
-    /// From the documented parameters, falling back to the aliases in the raw query.
+    /// From the documented parameters, falling back to the aliases of `per_page` in the raw
+    /// query (checked the same way).
     pub fn from_query(
-        page: Option<i64>,
-        per_page: Option<i64>,
+        page: Option<PageNumber>,
+        per_page: Option<PerPage>,
         req: &Request,
     ) -> Result<Self, ApiError> {
         let per_page = match per_page {
-            Some(n) => Some(n),
-            None => alias_value(req, &["page_size", "perpage", "limit"])?,
+            Some(n) => n.0,
+            None => match raw_query_value(req, &["page_size", "perpage", "limit"]) {
+                Some((key, value)) => {
+                    PerPage::parse_from_parameter(&value)
+                        .map_err(|e| {
+                            ApiError::validation(
+                                StatusCode::BAD_REQUEST,
+                                &key,
+                                e.message(),
+                                "OUT_OF_RANGE",
+                            )
+                        })?
+                        .0
+                }
+                None => DEFAULT_PER_PAGE,
+            },
         };
-        let page = page.unwrap_or(1);
-        let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if page < 1 {
-            return Err(ApiError::validation(
-                StatusCode::BAD_REQUEST,
-                "page",
-                "must be at least 1",
-                "OUT_OF_RANGE",
-            ));
-        }
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(ApiError::validation(
-                StatusCode::BAD_REQUEST,
-                "per_page",
-                "must be between 1 and 200",
-                "OUT_OF_RANGE",
-            ));
-        }
-        Ok(Self { page, per_page })
+        Ok(Self {
+            page: page.map_or(1, |p| p.0),
+            per_page,
+        })
     }
 
     pub fn offset(&self) -> i64 {
@@ -200,20 +252,6 @@ impl Paging {
     }
 }
 
-fn alias_value(req: &Request, names: &[&str]) -> Result<Option<i64>, ApiError> {
-    match raw_query_value(req, names) {
-        Some((key, value)) => value.parse().map(Some).map_err(|_| {
-            ApiError::validation(
-                StatusCode::BAD_REQUEST,
-                &key,
-                "must be an integer",
-                "INVALID_FORMAT",
-            )
-        }),
-        None => Ok(None),
-    }
-}
-
 /// The first of `names` present in the raw query string, with its decoded value: for input
 /// aliases that are not documented parameters.
 pub fn raw_query_value(req: &Request, names: &[&str]) -> Option<(String, String)> {
@@ -224,10 +262,10 @@ pub fn raw_query_value(req: &Request, names: &[&str]) -> Option<(String, String)
 }
 
 /// A JSON request body of type `T` (documented from `T`'s schema, parsed with serde so that
-/// aliases work and the failing field is named).
+/// aliases work and the failing field is named, then held to the limits of its schema).
 pub struct JsonBody<T>(pub T);
 
-impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: Type + ToJSON + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -253,7 +291,42 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let bytes = read_json_body(body.take()?).await?;
-        parse_json(&bytes).map(JsonBody).map_err(Into::into)
+        let value: T = parse_json(&bytes)?;
+        super::body_check::check_body(&value)?;
+        Ok(JsonBody(value))
+    }
+}
+
+/// A JSON request body that may be left out (no body, or only white space).
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<'a, T: Type + ToJSON + DeserializeOwned + Send> ApiExtractor<'a> for OptionalJsonBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        let mut meta = JsonBody::<T>::request_meta()?;
+        meta.required = false;
+        Some(meta)
+    }
+
+    async fn from_request(
+        _request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let bytes = read_json_body(body.take()?).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        let value: T = parse_json(&bytes)?;
+        super::body_check::check_body(&value)?;
+        Ok(OptionalJsonBody(Some(value)))
     }
 }
 

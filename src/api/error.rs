@@ -3,9 +3,8 @@
 
 use poem::http::{HeaderName, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
-use poem_openapi::types::{ToJSON, Type};
-use poem_openapi::{ApiResponse, Object};
+use poem_openapi::types::ToJSON;
+use poem_openapi::Object;
 
 use crate::auth::{AuthError, UserError};
 use crate::error::{AppError, FieldError};
@@ -28,10 +27,12 @@ pub struct ErrorInfo {
     /// VALIDATION_ERROR, AUTHENTICATION_REQUIRED, INVALID_TOKEN, TOKEN_EXPIRED,
     /// INVALID_CREDENTIALS, PERMISSION_DENIED, RESOURCE_NOT_FOUND, RESOURCE_CONFLICT,
     /// PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, RATE_LIMIT_EXCEEDED, INSUFFICIENT_STORAGE,
-    /// INTERNAL_SERVER_ERROR.
+    /// INTERNAL_SERVER_ERROR (API.md §1.1), and METHOD_NOT_ALLOWED for a method a path does not
+    /// have.
     #[oai(rename = "type")]
     pub kind: String,
-    #[oai(skip_serializing_if_is_empty)]
+    /// Each invalid field; only on VALIDATION_ERROR answers that can name one.
+    #[oai(skip_serializing_if_is_empty, default)]
     pub details: Vec<FieldErrorBody>,
 }
 
@@ -291,45 +292,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Statuses every authenticated operation may answer, listed in the OpenAPI document.
-const DOCUMENTED: &[(u16, &str)] = &[
-    (400, "Malformed JSON or query parameter (VALIDATION_ERROR)"),
-    (401, "Missing, invalid or expired token (AUTHENTICATION_REQUIRED, INVALID_TOKEN, TOKEN_EXPIRED, INVALID_CREDENTIALS)"),
-    (403, "Not allowed (PERMISSION_DENIED)"),
-    (404, "Not found, or not visible to the caller (RESOURCE_NOT_FOUND)"),
-    (409, "Conflict with the current state (RESOURCE_CONFLICT)"),
-    (413, "Body too large (PAYLOAD_TOO_LARGE)"),
-    (415, "Not a supported image (UNSUPPORTED_MEDIA_TYPE)"),
-    (422, "Invalid field values, with details per field (VALIDATION_ERROR)"),
-    (429, "Rate limit exceeded; see Retry-After (RATE_LIMIT_EXCEEDED)"),
-    (500, "Internal error (INTERNAL_SERVER_ERROR)"),
-    (507, "Not enough free disk space (INSUFFICIENT_STORAGE)"),
-];
-
-impl ApiResponse for ApiError {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: DOCUMENTED
-                .iter()
-                .map(|(status, description)| MetaResponse {
-                    description,
-                    status: Some(*status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/json; charset=utf-8",
-                        schema: ErrorBody::schema_ref(),
-                    }],
-                    headers: vec![],
-                })
-                .collect(),
-        }
-    }
-
-    fn register(registry: &mut Registry) {
-        ErrorBody::register(registry);
-    }
-}
-
 /// Turns any error that reached the edge of the router into the envelope: unknown routes,
 /// bad query parameters, a missing bearer token, bodies over a limit.
 pub fn envelope_for_poem_error(error: poem::Error) -> Response {
@@ -364,14 +326,18 @@ pub fn envelope_for_poem_error(error: poem::Error) -> Response {
 
 /// A parameter that failed to parse: 400 with the parameter named, if poem-openapi told us.
 fn param_error(error: &poem::Error) -> ApiError {
-    if let Some(e) = error.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        let mut api = ApiError::validation(
-            StatusCode::BAD_REQUEST,
-            e.name,
-            "has an invalid value",
-            "INVALID_FORMAT",
-        );
-        api.message = format!("query or path parameter `{}` is invalid", e.name);
+    use poem_openapi::error::{ParseParamError, ParsePathError};
+    let named = error
+        .downcast_ref::<ParseParamError>()
+        .map(|e| (e.name, e.reason.as_str()))
+        .or_else(|| {
+            error
+                .downcast_ref::<ParsePathError>()
+                .map(|e| (e.name, e.reason.as_str()))
+        });
+    if let Some((name, reason)) = named {
+        let mut api = ApiError::validation(StatusCode::BAD_REQUEST, name, reason, "INVALID_FORMAT");
+        api.message = format!("query or path parameter `{name}` is invalid: {reason}");
         return api;
     }
     ApiError::bad_request("malformed request")

@@ -6,13 +6,12 @@ use poem_openapi::{Enum, Object, OpenApi};
 use serde::Deserialize;
 
 use super::envelope::{empty, Created, Empty, Envelope, JsonBody, Ok};
-use super::error::ApiError;
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Reply};
 use super::security::BearerAuth;
+use super::text::{FamilyName, InviteCode};
 use super::{timestamp, ApiTags};
 use crate::app::AppState;
 use crate::sharing::{Family, Role};
-
-type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -25,6 +24,7 @@ pub enum FamilyRole {
 pub struct FamilyMemberResponse {
     pub id: i64,
     pub username: String,
+    #[oai(nullable)]
     pub display_name: Option<String>,
     pub role: FamilyRole,
     pub joined_at: String,
@@ -69,14 +69,14 @@ fn family_response(f: Family) -> FamilyResponse {
 
 #[derive(Debug, Object, Deserialize)]
 pub struct CreateFamilyRequest {
-    pub name: String,
+    pub name: FamilyName,
 }
 
 #[derive(Debug, Object, Deserialize)]
 pub struct JoinFamilyRequest {
-    /// Case and dashes do not matter.
+    /// Alias `code`.
     #[serde(alias = "code")]
-    pub invite_code: String,
+    pub invite_code: InviteCode,
 }
 
 pub struct FamilyApi;
@@ -91,8 +91,11 @@ impl FamilyApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<CreateFamilyRequest>,
-    ) -> Result<Created<FamilyResponse>> {
-        let family = state.sharing().create_family(&auth.0, body.0.name).await?;
+    ) -> Reply<Created<FamilyResponse>, Conflict> {
+        let family = state
+            .sharing()
+            .create_family(&auth.0, body.0.name.into_inner())
+            .await?;
         Result::Ok(Envelope(family_response(family)))
     }
 
@@ -103,10 +106,10 @@ impl FamilyApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<JoinFamilyRequest>,
-    ) -> Result<Ok<FamilyResponse>> {
+    ) -> Reply<Ok<FamilyResponse>, (NotFound, Conflict)> {
         let family = state
             .sharing()
-            .join_family(&auth.0, body.0.invite_code)
+            .join_family(&auth.0, body.0.invite_code.into_inner())
             .await?;
         Result::Ok(Envelope(family_response(family)))
     }
@@ -117,7 +120,7 @@ impl FamilyApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Ok<Option<FamilyResponse>>> {
+    ) -> Reply<Ok<Option<FamilyResponse>>> {
         let family = state.sharing().my_family(&auth.0).await?;
         Result::Ok(Envelope(family.map(family_response)))
     }
@@ -125,31 +128,33 @@ impl FamilyApi {
     /// Leave the family (404 when in none). An owner hands it to the longest-standing member;
     /// the last one out deletes it. Access through the family ends at once.
     #[oai(path = "/leave", method = "post")]
-    async fn leave(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Empty> {
+    async fn leave(&self, state: Data<&AppState>, auth: BearerAuth) -> Reply<Empty, NotFound> {
         state.sharing().leave_family(&auth.0).await?;
         Result::Ok(empty())
     }
 
-    /// A new invite code (owner only, else 403); the old one stops working. Answers the family.
+    /// A new invite code (owner only, else 403; 404 when in no family); the old one stops
+    /// working. Answers the family.
     #[oai(path = "/invite_code", method = "post")]
     async fn invite_code(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Ok<FamilyResponse>> {
+    ) -> Reply<Ok<FamilyResponse>, (Forbidden, NotFound)> {
         let family = state.sharing().renew_invite_code(&auth.0).await?;
         Result::Ok(Envelope(family_response(family)))
     }
 
-    /// The owner removes a member (403 for others, 404 when the user is not a member).
-    /// Answers the family.
+    /// The owner removes a member (403 for others, 404 when the caller is in no family or the
+    /// user is not a member). The owner leaves with `POST /family/leave` instead: their own id
+    /// is a 422. Answers the family.
     #[oai(path = "/members/:user_id", method = "delete")]
     async fn remove_member(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         user_id: Path<i64>,
-    ) -> Result<Ok<FamilyResponse>> {
+    ) -> Reply<Ok<FamilyResponse>, (Forbidden, NotFound, Invalid)> {
         let family = state.sharing().remove_member(&auth.0, user_id.0).await?;
         Result::Ok(Envelope(family_response(family)))
     }

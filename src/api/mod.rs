@@ -4,6 +4,7 @@ pub mod album_models;
 pub mod albums;
 mod allow;
 pub mod auth;
+pub mod body_check;
 pub mod community;
 pub mod envelope;
 pub mod error;
@@ -11,15 +12,21 @@ pub mod family;
 pub mod form_data;
 mod middleware;
 pub mod multipart;
+pub mod params;
+pub mod photo_batch;
+pub mod photo_file_response;
 pub mod photo_files;
 pub mod photo_models;
 pub mod photo_upload;
 pub mod photos;
+pub mod refined;
+pub mod responses;
 pub mod search;
 pub mod security;
 pub mod static_file;
 pub mod stats;
 pub mod system;
+pub mod text;
 pub mod timeline;
 pub mod users;
 
@@ -54,11 +61,12 @@ pub enum ApiTags {
     Admin,
 }
 
-pub type Apis = (
+pub type Apis = responses::Documented<(
     system::SystemApi,
     auth::AuthApi,
     users::UsersApi,
     photos::PhotosApi,
+    photo_batch::PhotoBatchApi,
     photo_files::PhotoFilesApi,
     albums::AlbumsApi,
     family::FamilyApi,
@@ -66,16 +74,17 @@ pub type Apis = (
     timeline::TimelineApi,
     search::SearchApi,
     stats::StatsApi,
-);
+)>;
 
 /// The OpenAPI service of every endpoint, mounted at `/api/v1`.
 pub fn openapi() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (
+        responses::Documented((
             system::SystemApi,
             auth::AuthApi,
             users::UsersApi,
             photos::PhotosApi,
+            photo_batch::PhotoBatchApi,
             photo_files::PhotoFilesApi,
             albums::AlbumsApi,
             family::FamilyApi,
@@ -83,16 +92,30 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             timeline::TimelineApi,
             search::SearchApi,
             stats::StatsApi,
-        ),
+        )),
         "Photox API",
         env!("CARGO_PKG_VERSION"),
     )
-    .description(
-        "Self-hosted photo daemon. Every JSON response except /health is wrapped in \
-         {code, message, data}; errors carry {code, message, error: {type, details}}.",
-    )
+    .description(DESCRIPTION)
     .server("/api/v1")
 }
+
+/// The document's introduction: conventions every operation follows.
+const DESCRIPTION: &str = "Self-hosted photo daemon (API.md is the contract).
+
+* Every JSON response except `/health` is wrapped in `{code, message, data}`, `code` equal to \
+the HTTP status; `data` is `null` where there is nothing to return. Errors are \
+`{code, message, error: {type, details}}`; `details` (one entry per invalid field) is present \
+only on validation errors that can name a field.
+* Each operation lists exactly the statuses it can answer. Besides its own, that is 400 for a \
+malformed parameter or body where it takes any, 401 where it reads a token, 413 and 422 where \
+it takes a body, 429 (rate limits, with `Retry-After`) and 500 everywhere. A method a path does \
+not have answers 405 `METHOD_NOT_ALLOWED`.
+* Input aliases (e.g. `name` for an album's `title`, `limit` for `per_page`, `ordering` for \
+`sort`) are accepted but not listed; output always uses the canonical names.
+* Lists take `page` (from 1) and `per_page` (1–200, default 20) and answer \
+`{items, pagination}`.
+* Text limits count characters (Unicode scalar values), not bytes.";
 
 /// The whole HTTP application for `state`.
 pub fn build(state: AppState) -> BoxEndpoint<'static> {

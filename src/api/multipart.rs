@@ -8,6 +8,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::error::ApiError;
 use super::form_data::{boundary_of, FormData};
+use super::photos::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
 /// Largest avatar upload.
 pub const MAX_AVATAR_BYTES: usize = 10 * 1024 * 1024;
@@ -114,20 +115,44 @@ pub const FILE_PARTS: &[&str] = &["file", "files", "files[]", "image"];
 /// Documents a `multipart/form-data` photo upload in the OpenAPI document.
 pub fn photo_upload_meta() -> MetaRequest {
     let mut file = MetaSchema::new_with_format("string", "binary");
-    file.description = Some("JPEG, PNG, WebP or GIF (decided by content); also `files`, `files[]`, `image`; repeat for several");
-    let text = |description: &'static str| {
+    file.description = Some(
+        "JPEG, PNG, WebP or GIF (decided by content); also `files`, `files[]`, `image`; \
+         repeat for several",
+    );
+    let text = |description: &'static str, max_length: usize| {
         let mut s = MetaSchema::new("string");
         s.description = Some(description);
+        s.max_length = Some(max_length);
         MetaSchemaRef::Inline(Box::new(s))
     };
+    let mut album = MetaSchema::new_with_format("integer", "int64");
+    album.description = Some("Album to add the photos to (as `POST /albums/{id}/photos` does)");
+    let mut visibility = MetaSchema::new("string");
+    visibility.description = Some("Default private");
+    visibility.enum_items = ["private", "family", "public"]
+        .into_iter()
+        .map(Into::into)
+        .collect();
     let mut schema = MetaSchema::new("object");
     schema.description = Some("Text fields apply to the files after them: send them first.");
     schema.properties = vec![
         ("file", MetaSchemaRef::Inline(Box::new(file))),
-        ("title", text("title of the photos")),
-        ("description", text("description of the photos")),
-        ("album_id", text("album to add the photos to")),
-        ("visibility", text("private (default), family or public")),
+        (
+            "title",
+            text(
+                "Title of the photos; empty (or blank) for none",
+                MAX_TITLE_CHARS,
+            ),
+        ),
+        (
+            "description",
+            text(
+                "Description of the photos; empty (or blank) for none",
+                MAX_DESCRIPTION_CHARS,
+            ),
+        ),
+        ("album_id", MetaSchemaRef::Inline(Box::new(album))),
+        ("visibility", MetaSchemaRef::Inline(Box::new(visibility))),
     ];
     schema.required = vec!["file"];
     MetaRequest {

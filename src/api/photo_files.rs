@@ -3,13 +3,14 @@
 //! without an Authorization header; public photos need neither.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use poem::web::{Data, StaticFileResponse};
+use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Response;
 use poem_openapi::{Enum, OpenApi};
 
-use super::error::ApiError;
+use super::photo_file_response::PhotoFileResponse;
+use super::responses::{NotFound, PreconditionFailed, RangeNotSatisfiable, Reply};
 use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
@@ -72,9 +73,12 @@ pub struct PhotoFilesApi;
 
 #[OpenApi(prefix_path = "/photos", tag = "ApiTags::Photos")]
 impl PhotoFilesApi {
-    /// The original (default), preview (longest side 1600) or thumbnail (320) of a photo.
-    /// Supports `If-None-Match`/`If-Modified-Since` (304) and `Range` (206). Works without a
-    /// token for public photos and with the `exp`/`sig` of a Photo's `urls`.
+    /// The original (default), preview (longest side 1600) or thumbnail (320) of a photo, with
+    /// its own Content-Type (previews and thumbnails are JPEG). Supports `If-None-Match` and
+    /// `If-Modified-Since` (304), `If-Match` and `If-Unmodified-Since` (412) and `Range` (206,
+    /// 416). Works without a token for public photos and with the `exp`/`sig` of a Photo's
+    /// `urls` (a wrong or expired signature counts as none). 404 also while a preview or
+    /// thumbnail is not made yet.
     #[oai(path = "/:id/file", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn file(
@@ -88,9 +92,11 @@ impl PhotoFilesApi {
         thumbnail: Query<Option<String>>,
         /// `download=1` adds `Content-Disposition: attachment` with the original filename.
         download: Query<Option<String>>,
+        /// Expiry of a signed URL (seconds since the epoch).
         exp: Query<Option<i64>>,
+        /// Signature of a signed URL.
         sig: Query<Option<String>>,
-    ) -> Result<Response<StaticFileResponse>, ApiError> {
+    ) -> Reply<PhotoFileResponse, (NotFound, PreconditionFailed, RangeNotSatisfiable)> {
         let truthy = |v: &Option<String>| {
             v.as_deref()
                 .is_some_and(|v| matches!(v, "1" | "true" | "yes"))
@@ -120,7 +126,7 @@ impl PhotoFilesApi {
         if truthy(&download.0) {
             response = response.header("Content-Disposition", attachment(&photo.original_filename));
         }
-        Ok(response)
+        Ok(PhotoFileResponse(response))
     }
 }
 

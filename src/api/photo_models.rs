@@ -86,19 +86,27 @@ pub struct PhotoUrls {
 
 #[derive(Debug, Object, Serialize)]
 pub struct ExifResponse {
+    #[oai(nullable)]
     pub camera_make: Option<String>,
+    #[oai(nullable)]
     pub camera_model: Option<String>,
+    #[oai(nullable)]
     pub lens: Option<String>,
+    #[oai(nullable)]
     pub iso: Option<u32>,
     /// f-number, e.g. 2.8.
+    #[oai(nullable)]
     #[serde(skip_serializing_if = "not_finite")]
     pub aperture: Option<f64>,
     /// Seconds as photographers write them, e.g. "1/250".
+    #[oai(nullable)]
     pub exposure_time: Option<String>,
     /// Millimetres.
+    #[oai(nullable)]
     #[serde(skip_serializing_if = "not_finite")]
     pub focal_length: Option<f64>,
     /// EXIF orientation 1–8.
+    #[oai(nullable)]
     pub orientation: Option<u16>,
 }
 
@@ -109,6 +117,7 @@ pub struct LocationResponse {
     #[serde(skip_serializing_if = "f64_not_finite")]
     pub longitude: f64,
     /// Metres above sea level.
+    #[oai(nullable)]
     #[serde(skip_serializing_if = "not_finite")]
     pub altitude: Option<f64>,
 }
@@ -134,7 +143,9 @@ pub struct AlbumRef {
 pub struct PhotoResponse {
     pub id: i64,
     pub owner: OwnerRef,
+    #[oai(nullable)]
     pub title: Option<String>,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub original_filename: String,
     pub mime_type: String,
@@ -143,12 +154,16 @@ pub struct PhotoResponse {
     pub height: i64,
     /// SHA-256 hex of the original bytes.
     pub checksum: String,
-    /// From EXIF DateTimeOriginal, else null.
+    /// From EXIF DateTimeOriginal (or set by the owner), else null.
+    #[oai(nullable)]
     pub taken_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// When the photo went to the trash; null while it is not there.
+    #[oai(nullable)]
     pub deleted_at: Option<String>,
-    /// When a trashed photo will be purged.
+    /// When a trashed photo will be purged; null while it is not in the trash.
+    #[oai(nullable)]
     pub purge_at: Option<String>,
     pub visibility: VisibilityName,
     pub is_favorite: bool,
@@ -160,7 +175,11 @@ pub struct PhotoResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
     pub urls: PhotoUrls,
+    /// Null when the file has no camera data.
+    #[oai(nullable)]
     pub exif: Option<ExifResponse>,
+    /// GPS position; null when the file has none.
+    #[oai(nullable)]
     pub location: Option<LocationResponse>,
     pub tags: Vec<TagResponse>,
     pub albums: Vec<AlbumRef>,

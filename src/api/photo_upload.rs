@@ -7,13 +7,13 @@ use poem_openapi::Object;
 use super::error::ApiError;
 use super::multipart::{malformed, MultipartBody, FILE_PARTS};
 use super::photo_models::PhotoResponse;
-use super::photos::{blank_to_none, present};
+use super::photos::{blank_to_none, present, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::ingest::{Meta, Source};
 use crate::photos::{Origin, Viewer, Visibility};
 
-type Result<T> = std::result::Result<T, ApiError>;
+type ApiResult<T> = std::result::Result<T, ApiError>;
 
 /// The text fields of an upload; other parts that are not files are skipped unread.
 const TEXT_FIELDS: &[&str] = &["title", "description", "album_id", "visibility"];
@@ -47,13 +47,48 @@ pub struct UploadResponse {
     pub summary: UploadSummary,
 }
 
+/// A text field of an upload, checked as the OpenAPI document describes it.
+fn apply_text_field(meta: &mut Meta, name: &str, value: String) -> ApiResult<()> {
+    let invalid = |message: &str, code: &'static str| {
+        ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, name, message, code)
+    };
+    let limit = match name {
+        "title" => MAX_TITLE_CHARS,
+        "description" => MAX_DESCRIPTION_CHARS,
+        _ => usize::MAX,
+    };
+    if value.chars().count() > limit {
+        return Err(invalid(
+            &format!("must be at most {limit} characters"),
+            "TOO_LONG",
+        ));
+    }
+    match name {
+        "title" => meta.title = blank_to_none(value),
+        "description" => meta.description = blank_to_none(value),
+        "visibility" => {
+            meta.visibility = Visibility::parse(&value)
+                .ok_or_else(|| invalid("must be private, family or public", "INVALID_VALUE"))?
+        }
+        "album_id" => {
+            meta.album_id = Some(
+                value
+                    .parse()
+                    .map_err(|_| invalid("must be an integer", "INVALID_FORMAT"))?,
+            )
+        }
+        _ => {}
+    }
+    Result::Ok(())
+}
+
 /// Reads the parts of an upload in order, storing each file as it arrives.
 pub async fn receive_upload(
     state: &AppState,
     caller: &Caller,
     body: MultipartBody,
     album_id: Option<i64>,
-) -> Result<UploadResponse> {
+) -> ApiResult<UploadResponse> {
     let mut form = body.0;
     let mut meta = Meta {
         owner: *caller,
@@ -121,31 +156,7 @@ pub async fn receive_upload(
                 )
             })?;
         let value = String::from_utf8(value).map_err(|_| malformed())?;
-        match name.as_str() {
-            "title" => meta.title = blank_to_none(value),
-            "description" => meta.description = blank_to_none(value),
-            "visibility" => {
-                meta.visibility = Visibility::parse(value.trim()).ok_or_else(|| {
-                    ApiError::validation(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "visibility",
-                        "must be private, family or public",
-                        "INVALID_VALUE",
-                    )
-                })?
-            }
-            "album_id" if !value.trim().is_empty() => {
-                meta.album_id = Some(value.trim().parse().map_err(|_| {
-                    ApiError::validation(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "album_id",
-                        "must be an integer",
-                        "INVALID_FORMAT",
-                    )
-                })?)
-            }
-            _ => {}
-        }
+        apply_text_field(&mut meta, &name, value)?;
     }
     if uploaded.is_empty() {
         return Err(first_error.unwrap_or_else(|| {

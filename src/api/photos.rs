@@ -4,26 +4,36 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 use serde::Deserialize;
 
 use super::envelope::{
-    empty, raw_query_value, Accepted, Created, Empty, Envelope, JsonBody, Ok, Paging,
+    empty, raw_query_value, Accepted, Created, Empty, Envelope, JsonBody, Null, Ok,
+    OptionalJsonBody, Paging,
 };
 use super::error::ApiError;
 use super::multipart::MultipartBody;
+use super::params::{Month, PageNumber, PerPage, ScopeName, Sort, SortFields};
 use super::photo_models::{photo_response, PhotoPage, PhotoResponse, StatusName, VisibilityName};
-use super::photo_upload::{receive_upload, UploadError, UploadResponse};
+use super::photo_upload::{receive_upload, UploadResponse};
+use super::responses::{
+    Conflict, Forbidden, InsufficientStorage, NotFound, Reply, UnsupportedMedia,
+};
 use super::security::{BearerAuth, OptionalAuth};
+use super::text::DateTimeOrEmpty;
 use super::ApiTags;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::photos::batch::BatchAction;
-use crate::photos::library::{ListParams, Scope, SortKey};
+use crate::photos::library::{ListParams, SortKey};
 use crate::photos::repo::PhotoChange;
 use crate::photos::{Photo, Viewer};
+use poem_openapi::types::ParseFromParameter;
 
-type Result<T> = std::result::Result<T, ApiError>;
+type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// Most characters in a photo's title and description.
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 
 pub fn present(state: &AppState, photo: Photo) -> PhotoResponse {
     let library = state.library();
@@ -37,7 +47,8 @@ pub fn present(state: &AppState, photo: Photo) -> PhotoResponse {
 
 #[derive(Debug, Object, Deserialize)]
 pub struct ExistsRequest {
-    /// SHA-256 hex of files the client has (at most 1000).
+    /// SHA-256 hex of files the client has (at most 1000; any case).
+    #[oai(validator(max_items = 1000, pattern = "^[0-9A-Fa-f]{64}$"))]
     pub checksums: Vec<String>,
 }
 
@@ -49,27 +60,60 @@ pub struct ExistsResponse {
 
 #[derive(Debug, Object, Deserialize)]
 pub struct UpdatePhotoRequest {
+    /// At most 200 characters; an empty (or blank) string clears it.
+    #[oai(nullable, validator(max_length = 200))]
     pub title: Option<String>,
+    /// At most 5000 characters; an empty (or blank) string clears it.
+    #[oai(nullable, validator(max_length = 5000))]
     pub description: Option<String>,
+    #[oai(nullable)]
     pub visibility: Option<VisibilityName>,
+    #[oai(nullable)]
     pub is_favorite: Option<bool>,
-    /// RFC 3339; an empty string clears it.
-    pub taken_at: Option<String>,
-    /// Replaces the manual tags; AI tags stay.
+    /// Stored as UTC, whole seconds; an empty string clears it.
+    #[oai(nullable)]
+    pub taken_at: Option<DateTimeOrEmpty>,
+    /// Replaces the manual tags; AI tags stay. At most 100 tags of at most 64 characters;
+    /// white space is folded, empty tags and case-insensitive duplicates are dropped.
+    #[oai(nullable, validator(max_items = 100, max_length = 64))]
     pub tags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Object, Deserialize, Default)]
 pub struct ReprocessRequest {
-    /// Any of `exif`, `thumbnails`, `tags`; default exif and thumbnails.
-    pub steps: Option<Vec<String>>,
+    /// Default: exif and thumbnails.
+    #[oai(nullable)]
+    pub steps: Option<Vec<StepName>>,
+}
+
+/// A processing step that can be redone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum StepName {
+    Exif,
+    Thumbnails,
+    Tags,
+}
+
+impl StepName {
+    fn as_str(self) -> &'static str {
+        match self {
+            StepName::Exif => "exif",
+            StepName::Thumbnails => "thumbnails",
+            StepName::Tags => "tags",
+        }
+    }
 }
 
 #[derive(Debug, Object)]
 pub struct StepResponse {
+    /// stored, exif, thumbnails or tags.
     pub name: String,
     /// pending, running, done, failed or skipped.
     pub status: String,
+    /// Why the step failed, while it is `failed`.
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 
@@ -85,11 +129,11 @@ pub struct LikeResponse {
     pub liked_by_me: bool,
 }
 
-fn parse_taken_at(text: &str) -> Result<Option<i64>> {
-    if text.trim().is_empty() {
+fn parse_taken_at(text: &str) -> ApiResult<Option<i64>> {
+    if text.is_empty() {
         return Result::Ok(None);
     }
-    chrono::DateTime::parse_from_rfc3339(text.trim())
+    chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| Some(t.timestamp()))
         .map_err(|_| {
             ApiError::validation(
@@ -112,14 +156,16 @@ pub struct PhotosApi;
 impl PhotosApi {
     /// Upload one or more photos (multipart). Each file at most `storage.max_upload_mb`; the type
     /// is decided by content. A file the caller already has comes back with `duplicate: true`.
-    /// If every file fails, the status is that of the first failure (413, 415, 422, 507).
+    /// Files that fail are listed in `failed`; if every file fails, the status is that of the
+    /// first failure (403 or 404 for `album_id`, 413, 415, 422, 507).
     #[oai(path = "/", method = "post")]
     async fn upload(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: MultipartBody,
-    ) -> Result<Created<UploadResponse>> {
+    ) -> Reply<Created<UploadResponse>, (Forbidden, NotFound, UnsupportedMedia, InsufficientStorage)>
+    {
         Result::Ok(Envelope(receive_upload(&state, &auth.0, body, None).await?))
     }
 
@@ -130,7 +176,7 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<ExistsRequest>,
-    ) -> Result<Ok<ExistsResponse>> {
+    ) -> Reply<Ok<ExistsResponse>> {
         let found = state.library().existing(&auth.0, body.0.checksums).await?;
         Result::Ok(Envelope(ExistsResponse {
             existing: found.into_iter().collect(),
@@ -139,7 +185,9 @@ impl PhotosApi {
 
     /// The caller's photos (not in trash), or with `scope=family` all they see through their family.
     /// Sort (alias `ordering`): `taken_at` (photos without one by upload time), `created_at`,
-    /// `title`, `size`; `-` for descending; default `-taken_at`.
+    /// `updated_at`, `title`, `size`, `likes`; `-` for descending; default `-taken_at`.
+    /// `year` and `month` are of `taken_at`, else of the upload time (UTC). An `album_id` the
+    /// caller cannot see is a 404.
     #[oai(path = "/", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -147,38 +195,29 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
-        /// `mine` (default) or `family`.
-        scope: Query<Option<String>>,
+        scope: Query<Option<ScopeName>>,
         album_id: Query<Option<i64>>,
+        /// Photos with this tag (case-insensitive); empty for any.
         tag: Query<Option<String>>,
         favorite: Query<Option<bool>>,
         year: Query<Option<i32>>,
-        month: Query<Option<u32>>,
+        month: Query<Option<Month>>,
         visibility: Query<Option<VisibilityName>>,
         status: Query<Option<StatusName>>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        /// 1–200, default 20 (aliases `page_size`, `perpage`, `limit`).
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<PhotoPage>> {
+        sort: Query<Option<Sort<SortKey>>>,
+        page: Query<Option<PageNumber>>,
+        /// Aliases `page_size`, `perpage`, `limit`.
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<PhotoPage>, NotFound> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
-        let scope = parse_scope(scope.0)?;
-        if month.0.is_some_and(|m| !(1..=12).contains(&m)) {
-            return Err(ApiError::validation(
-                StatusCode::BAD_REQUEST,
-                "month",
-                "must be 1 to 12",
-                "OUT_OF_RANGE",
-            ));
-        }
         let params = ListParams {
-            scope,
+            scope: scope.0.into(),
             owner_id: None,
             album_id: album_id.0,
             tag: tag.0.filter(|t| !t.trim().is_empty()),
             favorite: favorite.0,
             year: year.0,
-            month: month.0,
+            month: month.0.map(|m| m.0 as u32),
             visibility: visibility.0.map(Into::into),
             status: status.0.map(Into::into),
             sort: parse_sort(sort.0, req)?,
@@ -197,9 +236,9 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<PhotoPage>> {
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let (photos, total) = state
             .library()
@@ -215,19 +254,20 @@ impl PhotosApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Ok<PurgedResponse>> {
+    ) -> Reply<Ok<PurgedResponse>> {
         let purged = state.library().empty_trash(&auth.0).await? as i64;
         Result::Ok(Envelope(PurgedResponse { purged }))
     }
 
-    /// A photo the caller may see (public photos need no login).
+    /// A photo the caller may see (public photos need no login). A photo in the trash is shown
+    /// to its owner (and admins) with `deleted_at` set, so that it can be restored.
     #[oai(path = "/:id", method = "get")]
     async fn get(
         &self,
         state: Data<&AppState>,
         auth: OptionalAuth,
         id: Path<i64>,
-    ) -> Result<Ok<PhotoResponse>> {
+    ) -> Reply<Ok<PhotoResponse>, NotFound> {
         let photo = state
             .library()
             .get_photo(Viewer::from(auth.0), id.0)
@@ -242,7 +282,7 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<PhotoStatusResponse>> {
+    ) -> Reply<Ok<PhotoStatusResponse>, NotFound> {
         let (status, steps) = state
             .library()
             .photo_status(Viewer::User(auth.0), id.0)
@@ -261,7 +301,8 @@ impl PhotosApi {
         }))
     }
 
-    /// Change title, description, visibility, favorite, taken_at or manual tags (owner or admin).
+    /// Change title, description, visibility, favorite, taken_at or manual tags (owner or admin;
+    /// others who see the photo get 403). A photo in the trash is restored first (409).
     #[oai(path = "/:id", method = "put")]
     async fn update(
         &self,
@@ -269,8 +310,8 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
         body: JsonBody<UpdatePhotoRequest>,
-    ) -> Result<Ok<PhotoResponse>> {
-        update_photo(&state, auth.0, id.0, body.0).await
+    ) -> Reply<Ok<PhotoResponse>, (Forbidden, NotFound, Conflict)> {
+        Result::Ok(update_photo(&state, auth.0, id.0, body.0).await?)
     }
 
     /// Same as PUT: a partial update.
@@ -281,18 +322,20 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
         body: JsonBody<UpdatePhotoRequest>,
-    ) -> Result<Ok<PhotoResponse>> {
-        update_photo(&state, auth.0, id.0, body.0).await
+    ) -> Reply<Ok<PhotoResponse>, (Forbidden, NotFound, Conflict)> {
+        Result::Ok(update_photo(&state, auth.0, id.0, body.0).await?)
     }
 
-    /// Move a photo to the trash (its file moves into the trash directory).
+    /// Move a photo to the trash (its file moves into the trash directory); 409 if it is there
+    /// already. It leaves every listing but `GET /photos/trash`; its owner still gets it from
+    /// `GET /photos/{id}` (with `deleted_at`) until it is purged.
     #[oai(path = "/:id", method = "delete")]
     async fn delete(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Empty> {
+    ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
             .library()
             .trash_photo(Viewer::User(auth.0), id.0)
@@ -307,7 +350,7 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<PhotoResponse>> {
+    ) -> Reply<Ok<PhotoResponse>, (Forbidden, NotFound, Conflict)> {
         let photo = state
             .library()
             .restore_photo(Viewer::User(auth.0), id.0)
@@ -322,7 +365,7 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Empty> {
+    ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
             .library()
             .purge_photo(Viewer::User(auth.0), id.0)
@@ -330,54 +373,25 @@ impl PhotosApi {
         Result::Ok(empty())
     }
 
-    /// Redo processing steps in the background.
+    /// Redo processing steps in the background (owner or admin). The body is optional; without
+    /// one, exif and thumbnails are redone. A photo in the trash is a 409.
     #[oai(path = "/:id/reprocess", method = "post")]
     async fn reprocess(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-        body: poem::Body,
-    ) -> Result<Accepted<Option<bool>>> {
-        // The body is optional: no body means the default steps.
-        let bytes = super::envelope::read_json_body(body).await?;
-        let request: ReprocessRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
-            ReprocessRequest::default()
-        } else {
-            super::envelope::parse_json(&bytes)?
-        };
+        body: OptionalJsonBody<ReprocessRequest>,
+    ) -> Reply<Accepted<Null>, (Forbidden, NotFound, Conflict)> {
+        let steps = body
+            .0
+            .and_then(|r| r.steps)
+            .map(|steps| steps.iter().map(|s| s.as_str().to_string()).collect());
         state
             .library()
-            .reprocess(Viewer::User(auth.0), id.0, request.steps)
+            .reprocess(Viewer::User(auth.0), id.0, steps)
             .await?;
-        Result::Ok(Envelope(None))
-    }
-
-    /// One action over many photos; each succeeds or fails on its own.
-    #[oai(path = "/batch", method = "post")]
-    async fn batch(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        body: JsonBody<BatchRequest>,
-    ) -> Result<Ok<BatchResponse>> {
-        let b = body.0;
-        let action = batch_action(&b.action, b.data.unwrap_or_default())?;
-        let (succeeded, failures) = state.library().batch(&auth.0, b.photo_ids, action).await?;
-        let failed = failures
-            .into_iter()
-            .map(|(id, e)| {
-                let api = ApiError::from(e);
-                BatchFailure {
-                    id,
-                    error: UploadError {
-                        kind: api.kind.to_string(),
-                        message: api.message,
-                    },
-                }
-            })
-            .collect();
-        Result::Ok(Envelope(BatchResponse { succeeded, failed }))
+        Result::Ok(Envelope(Null))
     }
 
     /// Like a photo the caller can see (idempotent).
@@ -387,7 +401,7 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<LikeResponse>> {
+    ) -> Reply<Ok<LikeResponse>, NotFound> {
         let (like_count, liked_by_me) = state.library().set_like(&auth.0, id.0, true).await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
@@ -402,84 +416,13 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Ok<LikeResponse>> {
+    ) -> Reply<Ok<LikeResponse>, NotFound> {
         let (like_count, liked_by_me) = state.library().set_like(&auth.0, id.0, false).await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
             liked_by_me,
         }))
     }
-}
-
-#[derive(Debug, Object, Deserialize)]
-pub struct BatchRequest {
-    /// At most 500.
-    pub photo_ids: Vec<i64>,
-    /// delete, restore, purge, favorite, unfavorite, set_visibility, add_tags, remove_tags,
-    /// add_to_album, remove_from_album.
-    pub action: String,
-    pub data: Option<BatchData>,
-}
-
-#[derive(Debug, Object, Deserialize, Default)]
-pub struct BatchData {
-    /// For set_visibility.
-    pub visibility: Option<VisibilityName>,
-    /// For add_tags and remove_tags.
-    pub tags: Option<Vec<String>>,
-    /// For add_to_album and remove_from_album.
-    pub album_id: Option<i64>,
-}
-
-#[derive(Debug, Object)]
-pub struct BatchFailure {
-    pub id: i64,
-    pub error: UploadError,
-}
-
-#[derive(Debug, Object)]
-pub struct BatchResponse {
-    pub succeeded: Vec<i64>,
-    pub failed: Vec<BatchFailure>,
-}
-
-fn batch_action(action: &str, data: BatchData) -> Result<BatchAction> {
-    let missing = |field: &str| {
-        ApiError::validation(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            field,
-            "is required for this action",
-            "REQUIRED",
-        )
-    };
-    Result::Ok(match action {
-        "delete" => BatchAction::Delete,
-        "restore" => BatchAction::Restore,
-        "purge" => BatchAction::Purge,
-        "favorite" => BatchAction::Favorite,
-        "unfavorite" => BatchAction::Unfavorite,
-        "set_visibility" => BatchAction::SetVisibility(
-            data.visibility
-                .ok_or_else(|| missing("data.visibility"))?
-                .into(),
-        ),
-        "add_tags" => BatchAction::AddTags(data.tags.ok_or_else(|| missing("data.tags"))?),
-        "remove_tags" => BatchAction::RemoveTags(data.tags.ok_or_else(|| missing("data.tags"))?),
-        "add_to_album" => {
-            BatchAction::AddToAlbum(data.album_id.ok_or_else(|| missing("data.album_id"))?)
-        }
-        "remove_from_album" => {
-            BatchAction::RemoveFromAlbum(data.album_id.ok_or_else(|| missing("data.album_id"))?)
-        }
-        _ => {
-            return Err(ApiError::validation(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "action",
-                "is not a known batch action",
-                "INVALID_VALUE",
-            ))
-        }
-    })
 }
 
 #[derive(Debug, Object)]
@@ -492,8 +435,8 @@ async fn update_photo(
     caller: Caller,
     id: i64,
     b: UpdatePhotoRequest,
-) -> Result<Ok<PhotoResponse>> {
-    let taken_at = b.taken_at.as_deref().map(parse_taken_at).transpose()?;
+) -> ApiResult<Ok<PhotoResponse>> {
+    let taken_at = b.taken_at.map(|t| parse_taken_at(&t.0)).transpose()?;
     let change = PhotoChange {
         title: b.title.map(blank_to_none),
         description: b.description.map(blank_to_none),
@@ -514,37 +457,36 @@ pub(super) async fn photo_page(
     viewer: Viewer,
     params: ListParams,
     paging: Paging,
-) -> Result<PhotoPage> {
+) -> ApiResult<PhotoPage> {
     let (photos, total) = state.library().list_photos(viewer, params).await?;
     let items = photos.into_iter().map(|p| present(state, p)).collect();
     Result::Ok(PhotoPage(paging.page_of(items, total)))
 }
 
-/// `scope=mine` (default) or `family`.
-pub(super) fn parse_scope(scope: Option<String>) -> Result<Scope> {
-    match scope.as_deref().map(str::trim) {
-        None | Some("") | Some("mine") => Result::Ok(Scope::Mine),
-        Some("family") => Result::Ok(Scope::Family),
-        Some(_) => Err(ApiError::validation(
-            StatusCode::BAD_REQUEST,
-            "scope",
-            "must be mine or family",
-            "INVALID_VALUE",
-        )),
-    }
+pub(super) fn parse_sort(sort: Option<Sort<SortKey>>, req: &Request) -> ApiResult<(SortKey, bool)> {
+    sort_or_alias(sort, req, (SortKey::TakenAt, true))
 }
 
-pub(super) fn parse_sort(sort: Option<String>, req: &Request) -> Result<(SortKey, bool)> {
-    let text = sort.or_else(|| raw_query_value(req, &["ordering"]).map(|(_, v)| v));
-    match text {
-        None => Result::Ok((SortKey::TakenAt, true)),
-        Some(t) => SortKey::parse(t.trim()).ok_or_else(|| {
-            ApiError::validation(
-                StatusCode::BAD_REQUEST,
-                "sort",
-                "must be taken_at, created_at, updated_at, title, size or likes, optionally with -",
-                "INVALID_VALUE",
-            )
-        }),
+/// `sort`, else its alias `ordering` (checked the same way), else `default`.
+pub(super) fn sort_or_alias<K: SortFields>(
+    sort: Option<Sort<K>>,
+    req: &Request,
+    default: (K, bool),
+) -> ApiResult<(K, bool)> {
+    if let Some(sort) = sort {
+        return Result::Ok(sort.key());
+    }
+    match raw_query_value(req, &["ordering"]) {
+        None => Result::Ok(default),
+        Some((_, text)) => Sort::<K>::parse_from_parameter(&text)
+            .map(Sort::key)
+            .map_err(|e| {
+                ApiError::validation(
+                    StatusCode::BAD_REQUEST,
+                    "ordering",
+                    e.message(),
+                    "INVALID_VALUE",
+                )
+            }),
     }
 }

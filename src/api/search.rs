@@ -1,24 +1,24 @@
 //! `/api/v1/search/photos` and `/api/v1/tags` (API.md §9).
 
-use chrono::NaiveDate;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::types::ParseFromParameter;
+use poem_openapi::{Enum, Object, OpenApi};
 
 use super::envelope::{raw_query_value, Envelope, Ok, Pagination, Paging};
 use super::error::ApiError;
+use super::params::{Day, Limit, PageNumber, PerPage, ScopeName, Sort};
 use super::photo_models::PhotoResponse;
-use super::photos::{parse_scope, parse_sort, present};
+use super::photos::{parse_sort, present};
+use super::responses::{NotFound, Reply};
 use super::security::BearerAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::ListParams;
+use crate::photos::library::{ListParams, Scope, SortKey};
 use crate::photos::Viewer;
 use crate::search::SearchFilters;
-
-type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(Debug, Object)]
 pub struct NameCount {
@@ -68,45 +68,55 @@ pub struct TagCloud {
     pub items: Vec<CloudTag>,
 }
 
-fn invalid(field: &str, message: &str, code: &'static str) -> ApiError {
-    ApiError::validation(StatusCode::BAD_REQUEST, field, message, code)
-}
-
-/// A `YYYY-MM-DD` day as the second it starts (UTC); `end` gives the start of the next day.
-fn day(field: &str, text: &str, end: bool) -> Result<i64> {
-    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| invalid(field, "must be a date YYYY-MM-DD", "INVALID_FORMAT"))?;
-    let date = if end {
-        date.succ_opt()
-            .ok_or_else(|| invalid(field, "is out of range", "OUT_OF_RANGE"))?
-    } else {
-        date
+/// A day parameter, else its alias in the raw query (checked the same way); `end` gives the
+/// start of the next day, so both ends are inclusive.
+fn day_or_alias(
+    value: Option<Day>,
+    req: &Request,
+    alias: &str,
+    end: bool,
+) -> Result<Option<i64>, ApiError> {
+    let day = match value {
+        Some(day) => Some(day),
+        None => match raw_query_value(req, &[alias]) {
+            Some((key, text)) => Some(Day::parse_from_parameter(&text).map_err(|e| {
+                ApiError::validation(StatusCode::BAD_REQUEST, &key, e.message(), "INVALID_FORMAT")
+            })?),
+            None => None,
+        },
     };
-    Result::Ok(
+    Result::Ok(day.map(|Day(date)| {
+        let date = if end {
+            date.succ_opt().unwrap_or(date)
+        } else {
+            date
+        };
         date.and_hms_opt(0, 0, 0)
             .unwrap_or_default()
             .and_utc()
-            .timestamp(),
-    )
+            .timestamp()
+    }))
 }
 
-/// The value of `name`, else of its alias in the raw query.
+/// The value of `q`, else of its alias `keywords`.
 fn with_alias(value: Option<String>, req: &Request, alias: &str) -> Option<String> {
     value
         .or_else(|| raw_query_value(req, &[alias]).map(|(_, v)| v))
         .filter(|v| !v.trim().is_empty())
 }
 
-fn limit(value: Option<i64>, default: i64) -> Result<i64> {
-    let n = value.unwrap_or(default);
-    if !(1..=1000).contains(&n) {
-        return Err(invalid(
-            "limit",
-            "must be between 1 and 1000",
-            "OUT_OF_RANGE",
-        ));
-    }
-    Result::Ok(n)
+/// `sort` of `GET /tags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TagSort {
+    /// Most used first (the default).
+    #[oai(rename = "-count")]
+    CountDesc,
+    /// Also most used first.
+    #[oai(rename = "count")]
+    Count,
+    /// By name.
+    #[oai(rename = "name")]
+    Name,
 }
 
 fn name_counts(pairs: Vec<(String, i64)>) -> Vec<NameCount> {
@@ -124,7 +134,8 @@ impl SearchApi {
     /// combines with the others. `q` (alias `keywords`): each word must occur, case-insensitive,
     /// as part of the title, description, filename, tags, camera, lens or an album title; any
     /// script (Chinese too); FTS syntax characters are plain text. Paginated and sorted as
-    /// `GET /photos`, plus `facets` over all matches.
+    /// `GET /photos`, plus `facets` over all matches. An `end_date` before `start_date` matches
+    /// nothing; an `album_id` the caller cannot see is a 404.
     #[oai(path = "/search/photos", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn search_photos(
@@ -132,41 +143,29 @@ impl SearchApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
+        /// Words to find (alias `keywords`).
         q: Query<Option<String>>,
-        scope: Query<Option<String>>,
+        scope: Query<Option<ScopeName>>,
         /// Comma-separated; photos must have all of them.
         tags: Query<Option<String>>,
         uploader_id: Query<Option<i64>>,
-        /// `YYYY-MM-DD`, inclusive, on `taken_at` else upload time (alias `date_from`).
-        start_date: Query<Option<String>>,
-        /// `YYYY-MM-DD`, inclusive (alias `date_to`).
-        end_date: Query<Option<String>>,
+        /// Inclusive, on `taken_at` else upload time, UTC (alias `date_from`).
+        start_date: Query<Option<Day>>,
+        /// Inclusive (alias `date_to`).
+        end_date: Query<Option<Day>>,
         /// Part of the camera make or model.
         camera: Query<Option<String>>,
         /// Part of the lens name.
         lens: Query<Option<String>>,
         album_id: Query<Option<i64>>,
         has_location: Query<Option<bool>>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<SearchResponse>> {
+        sort: Query<Option<Sort<SortKey>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<SearchResponse>, NotFound> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
-        let start = with_alias(start_date.0, req, "date_from")
-            .map(|d| day("start_date", &d, false))
-            .transpose()?;
-        let end = with_alias(end_date.0, req, "date_to")
-            .map(|d| day("end_date", &d, true))
-            .transpose()?;
-        if let (Some(s), Some(e)) = (start, end) {
-            if s >= e {
-                return Err(invalid(
-                    "end_date",
-                    "must not be before start_date",
-                    "OUT_OF_RANGE",
-                ));
-            }
-        }
+        let start = day_or_alias(start_date.0, req, "date_from", false)?;
+        let end = day_or_alias(end_date.0, req, "date_to", true)?;
         let filters = SearchFilters {
             q: with_alias(q.0, req, "keywords"),
             tags: tags
@@ -187,7 +186,7 @@ impl SearchApi {
         let list = ListParams {
             album_id: album_id.0,
             sort: parse_sort(sort.0, req)?,
-            ..ListParams::page(parse_scope(scope.0)?, paging.per_page, paging.offset())
+            ..ListParams::page(Scope::from(scope.0), paging.per_page, paging.offset())
         };
         let (photos, total, facets) = state
             .search()
@@ -210,64 +209,58 @@ impl SearchApi {
         }))
     }
 
-    /// Tags on the caller's photos (trash left out) with photo counts. `sort=-count` (default)
-    /// or `name`; `limit` 1–1000, default 100.
+    /// Tags on the caller's photos (trash left out) with photo counts, most used first (or by
+    /// name with `sort=name`); `limit` default 100.
     #[oai(path = "/tags", method = "get")]
     async fn tags(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        sort: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-    ) -> Result<Ok<TagList>> {
-        let by_name = match sort.0.as_deref().map(str::trim) {
-            None | Some("") | Some("-count") | Some("count") => false,
-            Some("name") => true,
-            Some(_) => return Err(invalid("sort", "must be -count or name", "INVALID_VALUE")),
-        };
-        let items = state
-            .search()
-            .tags(auth.0.user_id, by_name, self::limit(limit.0, 100)?)
-            .await?;
+        sort: Query<Option<TagSort>>,
+        limit: Query<Option<Limit>>,
+    ) -> Reply<Ok<TagList>> {
+        let by_name = sort.0 == Some(TagSort::Name);
+        let limit = limit.0.map_or(100, |l| l.0);
+        let items = state.search().tags(auth.0.user_id, by_name, limit).await?;
         Result::Ok(Envelope(TagList {
             items: name_counts(items),
         }))
     }
 
-    /// The caller's tags starting with `q`, then those containing it (default `limit` 10).
+    /// The caller's tags starting with `q`, then those containing it (case-insensitive;
+    /// default `limit` 10). Without `q`, the most used tags.
     #[oai(path = "/tags/suggestions", method = "get")]
     async fn suggestions(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         q: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-    ) -> Result<Ok<TagList>> {
+        limit: Query<Option<Limit>>,
+    ) -> Reply<Ok<TagList>> {
         let text = q.0.unwrap_or_default().trim().to_string();
+        let limit = limit.0.map_or(10, |l| l.0);
         let items = state
             .search()
-            .suggestions(auth.0.user_id, text, self::limit(limit.0, 10)?)
+            .suggestions(auth.0.user_id, text, limit)
             .await?;
         Result::Ok(Envelope(TagList {
             items: name_counts(items),
         }))
     }
 
-    /// Tags used on at least `min_count` (default 1) of the caller's photos, most used first
-    /// (default `limit` 100), each with a size relative to the most used (100).
+    /// Tags used on at least `min_count` (default 1; less counts as 1) of the caller's photos,
+    /// most used first (default `limit` 100), each with a size relative to the most used (100).
     #[oai(path = "/tags/cloud", method = "get")]
     async fn cloud(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         min_count: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> Result<Ok<TagCloud>> {
+        limit: Query<Option<Limit>>,
+    ) -> Reply<Ok<TagCloud>> {
         let min = min_count.0.unwrap_or(1).max(1);
-        let items = state
-            .search()
-            .cloud(auth.0.user_id, min, self::limit(limit.0, 100)?)
-            .await?;
+        let limit = limit.0.map_or(100, |l| l.0);
+        let items = state.search().cloud(auth.0.user_id, min, limit).await?;
         let top = items.first().map_or(1, |(_, n)| (*n).max(1));
         let items = items
             .into_iter()

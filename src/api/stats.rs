@@ -1,25 +1,23 @@
 //! `/api/v1/stats` and the admin views `/api/v1/admin/*` (API.md §11).
 
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::types::Any;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 
 use super::envelope::{Envelope, Ok, Paging};
-use super::error::ApiError;
+use super::params::{PageNumber, PerPage, Sort};
 use super::photo_models::PhotoPage;
 use super::photos::{parse_sort, photo_page};
+use super::responses::{Forbidden, Reply};
 use super::security::BearerAuth;
 use super::{timestamp, ApiTags};
 use crate::app::AppState;
 use crate::jobs::queue::{self, JobRow};
-use crate::photos::library::{ListParams, Scope};
+use crate::photos::library::{ListParams, Scope, SortKey};
 use crate::photos::Viewer;
 use crate::stats;
-
-type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(Debug, Object)]
 pub struct SystemStatsResponse {
@@ -54,6 +52,38 @@ pub struct StatsResponse {
     pub system: Option<SystemStatsResponse>,
 }
 
+/// A background job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum JobState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Option<JobState> {
+        [
+            JobState::Pending,
+            JobState::Running,
+            JobState::Done,
+            JobState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct JobCounts {
     pub pending: i64,
@@ -68,13 +98,14 @@ pub struct JobResponse {
     /// thumbnails, exif, ...
     pub kind: String,
     /// The photo the job works on, when it works on one.
+    #[oai(nullable)]
     pub photo_id: Option<i64>,
-    /// pending, running, done or failed.
-    pub state: String,
+    pub state: JobState,
     pub attempts: i64,
     pub max_attempts: i64,
     /// When a pending job may run next.
     pub run_at: String,
+    #[oai(nullable)]
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -96,7 +127,7 @@ fn job_response(j: JobRow) -> JobResponse {
         id: j.id,
         kind: j.kind,
         photo_id,
-        state: j.state,
+        state: JobState::parse(&j.state).unwrap_or(JobState::Failed),
         attempts: j.attempts,
         max_attempts: j.max_attempts,
         run_at: timestamp(j.run_at),
@@ -112,7 +143,7 @@ pub struct StatsApi;
 impl StatsApi {
     /// The caller's figures; admins also get `system`.
     #[oai(path = "/stats", method = "get")]
-    async fn stats(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Ok<StatsResponse>> {
+    async fn stats(&self, state: Data<&AppState>, auth: BearerAuth) -> Reply<Ok<StatsResponse>> {
         let mine = stats::for_user(state.db(), auth.0.user_id).await?;
         let system = if auth.0.is_admin() {
             let s = stats::for_system(state.db(), state.library().storage()).await?;
@@ -147,11 +178,12 @@ impl StatsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
+        /// Only this user's photos.
         user_id: Query<Option<i64>>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<PhotoPage>> {
+        sort: Query<Option<Sort<SortKey>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<PhotoPage>, Forbidden> {
         auth.0
             .require_admin()
             .map_err(crate::error::AppError::from)?;
@@ -174,25 +206,15 @@ impl StatsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
-        #[oai(name = "state")] job_state: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<JobsResponse>> {
+        #[oai(name = "state")] job_state: Query<Option<JobState>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<JobsResponse>, Forbidden> {
         auth.0
             .require_admin()
             .map_err(crate::error::AppError::from)?;
         let paging = Paging::from_query(page.0, per_page.0, req)?;
-        let filter = job_state.0.filter(|s| !s.trim().is_empty());
-        if let Some(s) = &filter {
-            if !["pending", "running", "done", "failed"].contains(&s.as_str()) {
-                return Err(ApiError::validation(
-                    StatusCode::BAD_REQUEST,
-                    "state",
-                    "must be pending, running, done or failed",
-                    "INVALID_VALUE",
-                ));
-            }
-        }
+        let filter = job_state.0.map(|s| s.as_str().to_string());
         let (limit, offset) = (paging.per_page, paging.offset());
         let (counts, (rows, total)) = state
             .db()
@@ -228,7 +250,7 @@ impl StatsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Ok<Any<serde_json::Value>>> {
+    ) -> Reply<Ok<Any<serde_json::Value>>, Forbidden> {
         auth.0
             .require_admin()
             .map_err(crate::error::AppError::from)?;

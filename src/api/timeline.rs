@@ -1,22 +1,20 @@
 //! `/api/v1/timeline`: photos by year and month on `taken_at`, else `created_at`.
 
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
 
 use super::envelope::{Envelope, Ok, Paging};
-use super::error::ApiError;
+use super::params::{Month, PageNumber, PerPage, ScopeName, Sort, Year};
 use super::photo_models::{PhotoPage, PhotoResponse};
-use super::photos::{parse_scope, parse_sort, photo_page, present};
+use super::photos::{parse_sort, photo_page, present};
+use super::responses::Reply;
 use super::security::BearerAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::ListParams;
+use crate::photos::library::{ListParams, Scope, SortKey};
 use crate::photos::Viewer;
-
-type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(Debug, Object)]
 pub struct TimelineMonth {
@@ -40,10 +38,6 @@ pub struct TimelineResponse {
     pub years: Vec<TimelineYear>,
 }
 
-fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::validation(StatusCode::BAD_REQUEST, field, message, "OUT_OF_RANGE")
-}
-
 pub struct TimelineApi;
 
 #[OpenApi(prefix_path = "/timeline", tag = "ApiTags::Timeline")]
@@ -55,12 +49,13 @@ impl TimelineApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
+        /// Only this year.
         year: Query<Option<i32>>,
-        scope: Query<Option<String>>,
-    ) -> Result<Ok<TimelineResponse>> {
+        scope: Query<Option<ScopeName>>,
+    ) -> Reply<Ok<TimelineResponse>> {
         let params = ListParams {
             year: year.0,
-            ..ListParams::page(parse_scope(scope.0)?, 1, 0)
+            ..ListParams::page(Scope::from(scope.0), 1, 0)
         };
         let years = state
             .library()
@@ -93,25 +88,19 @@ impl TimelineApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         req: &Request,
-        year: Path<i32>,
-        month: Path<u32>,
-        scope: Query<Option<String>>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-    ) -> Result<Ok<PhotoPage>> {
-        if !(1..=12).contains(&month.0) {
-            return Err(bad("month", "must be 1 to 12"));
-        }
-        if !(1..=9999).contains(&year.0) {
-            return Err(bad("year", "must be 1 to 9999"));
-        }
+        year: Path<Year>,
+        month: Path<Month>,
+        scope: Query<Option<ScopeName>>,
+        sort: Query<Option<Sort<SortKey>>>,
+        page: Query<Option<PageNumber>>,
+        per_page: Query<Option<PerPage>>,
+    ) -> Reply<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let params = ListParams {
-            year: Some(year.0),
-            month: Some(month.0),
+            year: Some(year.0 .0 as i32),
+            month: Some(month.0 .0 as u32),
             sort: parse_sort(sort.0, req)?,
-            ..ListParams::page(parse_scope(scope.0)?, paging.per_page, paging.offset())
+            ..ListParams::page(Scope::from(scope.0), paging.per_page, paging.offset())
         };
         Result::Ok(Envelope(
             photo_page(&state, Viewer::User(auth.0), params, paging).await?,

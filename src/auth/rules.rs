@@ -43,7 +43,7 @@ pub fn check_email(errors: &mut ValidationErrors, field: &str, email: &str) {
 }
 
 fn is_valid_email(email: &str) -> bool {
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if email.chars().count() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
     }
     let Some((local, domain)) = email.split_once('@') else {

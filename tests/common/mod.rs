@@ -407,3 +407,12 @@ pub fn files_under(dir: &std::path::Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Files under `<data_dir>/tmp` that are not the running daemon's own bookkeeping (the lock of
+/// its work dir, a health probe): what an interrupted write left behind.
+pub fn tmp_leftovers(data_dir: &std::path::Path) -> Vec<String> {
+    files_under(&data_dir.join("tmp"))
+        .into_iter()
+        .filter(|n| n != ".health" && !(n.starts_with("work-") && n.ends_with("/.lock")))
+        .collect()
+}
