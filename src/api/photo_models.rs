@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{Page, Pagination};
 use super::timestamp;
 use crate::photos::signing::{PhotoKey, UrlSigner};
-use crate::photos::{Photo, Status, Visibility};
+use crate::photos::{Origin, Photo, Status, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize, Serialize)]
 #[oai(rename_all = "lowercase")]
@@ -132,6 +132,26 @@ pub struct TagResponse {
     pub confidence: f64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum OriginKind {
+    Upload,
+    Import,
+}
+
+/// How the photo arrived: uploaded, or imported from a folder (API.md §14).
+#[derive(Debug, Object, Serialize)]
+pub struct OriginResponse {
+    pub kind: OriginKind,
+    /// The import root it came from; null for uploads.
+    #[oai(nullable)]
+    pub import_id: Option<i64>,
+    /// Its path below the import root, as it was found; null for uploads.
+    #[oai(nullable)]
+    pub path: Option<String>,
+}
+
 #[derive(Debug, Object, Serialize)]
 pub struct AlbumRef {
     pub id: i64,
@@ -183,6 +203,9 @@ pub struct PhotoResponse {
     pub location: Option<LocationResponse>,
     pub tags: Vec<TagResponse>,
     pub albums: Vec<AlbumRef>,
+    pub origin: OriginResponse,
+    /// True while an original imported in place is missing from its folder.
+    pub offline: bool,
     /// Only in upload answers: the caller already had these bytes and this is that photo.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -349,6 +372,19 @@ pub fn photo_response(
                 title: a.title,
             })
             .collect(),
+        origin: match photo.origin {
+            Origin::Upload => OriginResponse {
+                kind: OriginKind::Upload,
+                import_id: None,
+                path: None,
+            },
+            Origin::Import { import_id, path } => OriginResponse {
+                kind: OriginKind::Import,
+                import_id: Some(import_id),
+                path: Some(path),
+            },
+        },
+        offline: photo.offline,
         duplicate: None,
     }
 }
@@ -400,6 +436,12 @@ mod tests {
                 id: 9,
                 title: "Summer".into(),
             }],
+            origin: OriginResponse {
+                kind: OriginKind::Import,
+                import_id: Some(2),
+                path: Some("2019/a \"b\".jpg".into()),
+            },
+            offline: false,
             duplicate: None,
         }
     }

@@ -1,4 +1,6 @@
-//! Command line: `serve | user | config | backup | openapi`.
+//! Command line: `serve | user | import | config | backup | verify | reprocess | openapi`.
+
+mod import;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -37,6 +39,23 @@ pub enum Command {
     User {
         #[command(subcommand)]
         action: UserCommand,
+    },
+    /// Import the photos below DIR for a user: copied (default), moved, or referenced where
+    /// they are (works while the daemon runs; the daemon makes their thumbnails and tags).
+    Import {
+        dir: PathBuf,
+        /// The user the photos belong to.
+        #[arg(long)]
+        user: String,
+        /// Album title (the user's top-level album of that name, made when missing).
+        #[arg(long)]
+        album: Option<String>,
+        /// copy, move or in-place.
+        #[arg(long, default_value = "copy")]
+        mode: String,
+        /// Show what would be imported; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Check a configuration file.
     Config {
@@ -146,6 +165,22 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(user_command(action, &config))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import {
+            dir,
+            user,
+            album,
+            mode,
+            dry_run,
+        } => import::import(
+            config,
+            import::ImportArgs {
+                dir,
+                user,
+                album,
+                mode,
+                dry_run,
+            },
+        ),
         Command::Config { .. } => {
             println!("configuration is valid; effective settings (secrets masked):");
             println!("{}", serde_json::to_string_pretty(&config.masked())?);
