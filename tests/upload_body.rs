@@ -110,3 +110,76 @@ async fn bodies_that_are_not_multipart_or_are_cut_short_get_400_and_leave_nothin
     let listed = s.get("/photos", Some(&ann.access)).await;
     assert_eq!(listed.data()["pagination"]["total_items"], 0);
 }
+
+#[tokio::test]
+async fn a_problem_after_stored_files_is_listed_with_them_not_hidden() {
+    let s = TestServer::start().await;
+    let ann = s.register("ann").await;
+    let file = |name: &str, bytes: &[u8]| -> Vec<u8> {
+        let mut b = format!(
+            "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n"
+        )
+        .into_bytes();
+        b.extend_from_slice(bytes);
+        b.extend_from_slice(b"\r\n");
+        b
+    };
+    // A stored file, then a field the server refuses: 201 with both.
+    let body = [
+        file("first.png", &png(20, 20)),
+        b"--B\r\nContent-Disposition: form-data; name=\"visibility\"\r\n\r\nbogus\r\n".to_vec(),
+        file("never.png", &png(21, 20)),
+        b"--B--\r\n".to_vec(),
+    ]
+    .concat();
+    let r = post_raw(&s, &ann.access, "multipart/form-data; boundary=B", body).await;
+    r.expect(201);
+    assert_eq!(r.data()["uploaded"][0]["original_filename"], "first.png");
+    assert_eq!(r.data()["failed"][0]["filename"], "visibility");
+    assert_eq!(r.data()["failed"][0]["error"]["type"], "VALIDATION_ERROR");
+    assert_eq!(r.data()["summary"]["success"], 1);
+    // A stored file, then the body breaks off (a client that went away): the same.
+    let body = [
+        file("second.png", &png(22, 20)),
+        b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.png\"\r\n\r\n"
+            .to_vec(),
+        png(23, 20)[..40].to_vec(),
+    ]
+    .concat();
+    let r = post_raw(&s, &ann.access, "multipart/form-data; boundary=B", body).await;
+    r.expect(201);
+    assert_eq!(r.data()["uploaded"][0]["original_filename"], "second.png");
+    assert_eq!(r.data()["failed"][0]["error"]["type"], "VALIDATION_ERROR");
+    let listed = s.get("/photos", Some(&ann.access)).await;
+    assert_eq!(listed.data()["pagination"]["total_items"], 2);
+    assert!(common::tmp_leftovers(&s.data_dir()).is_empty());
+}
+
+#[test]
+fn a_client_that_vanishes_mid_upload_is_a_client_error_not_an_error_in_the_log() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = common::daemon::Daemon::start(&dir.path().join("data"));
+    let client = reqwest::blocking::Client::new();
+    let registered: serde_json::Value = client
+        .post(daemon.url("/api/v1/auth/register"))
+        .json(&serde_json::json!({"username": "ann", "password": common::PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = registered["data"]["access_token"].as_str().unwrap();
+    let image = png(300, 200);
+    let head = format!(
+        "POST /api/v1/photos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+    );
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", daemon.port)).unwrap();
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&image[..image.len() / 2]).unwrap();
+    drop(conn);
+    let lines = daemon.log_until("POST /api/v1/photos 400");
+    let errors: Vec<_> = lines.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -22,6 +22,8 @@ const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Object)]
 pub struct UploadFailure {
+    /// The file's name; for a bad field after stored files, the field's name ("" for a body
+    /// that broke off).
     pub filename: String,
     pub error: UploadError,
 }
@@ -82,6 +84,28 @@ fn apply_text_field(meta: &mut Meta, name: &str, value: String) -> ApiResult<()>
     Result::Ok(())
 }
 
+/// A problem with the request itself (a bad field, a broken or cut-off body): refused when
+/// nothing is stored yet; after stored files, they are answered (201) with the problem listed
+/// in `failed` under the field's name, so a client never loses sight of what it uploaded.
+fn request_problem(
+    uploaded: &[PhotoResponse],
+    failed: &mut Vec<UploadFailure>,
+    name: &str,
+    api: ApiError,
+) -> ApiResult<()> {
+    if uploaded.is_empty() {
+        return Err(api);
+    }
+    failed.push(UploadFailure {
+        filename: name.to_string(),
+        error: UploadError {
+            kind: api.kind.to_string(),
+            message: api.message.clone(),
+        },
+    });
+    Result::Ok(())
+}
+
 /// Reads the parts of an upload in order, storing each file as it arrives.
 pub async fn receive_upload(
     state: &AppState,
@@ -100,7 +124,15 @@ pub async fn receive_upload(
         origin: Origin::Upload,
     };
     let (mut uploaded, mut failed, mut first_error) = (Vec::new(), Vec::new(), None);
-    while let Some(part) = form.next_part().await.map_err(|_| malformed())? {
+    loop {
+        let part = match form.next_part().await {
+            Result::Ok(Some(part)) => part,
+            Result::Ok(None) => break,
+            Err(_) => {
+                request_problem(&uploaded, &mut failed, "", malformed())?;
+                break;
+            }
+        };
         let name = part.name.unwrap_or_default();
         if FILE_PARTS.contains(&name.as_str()) {
             let filename = part
@@ -143,20 +175,20 @@ pub async fn receive_upload(
         if !TEXT_FIELDS.contains(&name.as_str()) {
             continue;
         }
-        let value = form
-            .read_to_end(MAX_TEXT_BYTES)
-            .await
-            .map_err(|_| malformed())?
-            .ok_or_else(|| {
-                ApiError::validation(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &name,
-                    "is too long",
-                    "TOO_LONG",
-                )
-            })?;
-        let value = String::from_utf8(value).map_err(|_| malformed())?;
-        apply_text_field(&mut meta, &name, value)?;
+        let value = match form.read_to_end(MAX_TEXT_BYTES).await {
+            Result::Ok(Some(value)) => String::from_utf8(value).map_err(|_| malformed()),
+            Result::Ok(None) => Err(ApiError::validation(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &name,
+                "is too long",
+                "TOO_LONG",
+            )),
+            Err(_) => Err(malformed()),
+        };
+        if let Err(api) = value.and_then(|value| apply_text_field(&mut meta, &name, value)) {
+            request_problem(&uploaded, &mut failed, &name, api)?;
+            break;
+        }
     }
     if uploaded.is_empty() {
         return Err(first_error.unwrap_or_else(|| {

@@ -157,7 +157,9 @@ impl PhotosApi {
     /// Upload one or more photos (multipart). Each file at most `storage.max_upload_mb`; the type
     /// is decided by content. A file the caller already has comes back with `duplicate: true`.
     /// Files that fail are listed in `failed`; if every file fails, the status is that of the
-    /// first failure (403 or 404 for `album_id`, 413, 415, 422, 507).
+    /// first failure (403 or 404 for `album_id`, 413, 415, 422, 507). A bad field or a broken
+    /// body after some files were stored ends the upload with 201: the stored files in
+    /// `uploaded`, the problem in `failed` (under the field's name, or "" for the body).
     #[oai(path = "/", method = "post")]
     async fn upload(
         &self,
