@@ -61,10 +61,15 @@ async fn serves_https_and_a_stalled_client_does_not_block_others() {
         }),
     );
 
-    // A client that connects and never sends a byte.
+    // A client that connects and never sends a byte. If it held up the acceptor, the next
+    // handshake would wait for the server's handshake limit (10 s) to cut it off; the request
+    // below gives up well before that, so this test fails if stalled clients block others.
     let _stalled = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let ca = cert.cert.der().clone();
-    let response = https_get(port, &ca, "/health").await;
+    let within = std::time::Duration::from_secs(5);
+    let response = tokio::time::timeout(within, https_get(port, &ca, "/health"))
+        .await
+        .expect("a stalled client held up the next one");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#"{"status":"OK"}"#), "{response}");
     let info = https_get(port, &ca, "/api/v1").await;
