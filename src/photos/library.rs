@@ -11,7 +11,7 @@ use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
-use crate::jobs::JobSignal;
+use crate::jobs::Jobs;
 use crate::tagging::Tagger;
 use crate::visibility::{
     album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
@@ -30,7 +30,7 @@ pub struct Limits {
 pub struct Library {
     pub(super) db: Db,
     pub(super) storage: Storage,
-    pub(super) signal: JobSignal,
+    pub(super) jobs: Jobs,
     pub(super) signer: UrlSigner,
     pub(super) limits: Limits,
     /// `None` when `tagging.enabled` is false: the `tags` step is skipped.
@@ -152,7 +152,7 @@ impl Library {
     pub fn new(
         db: Db,
         storage: Storage,
-        signal: JobSignal,
+        jobs: Jobs,
         signer: UrlSigner,
         limits: Limits,
         tagger: Option<Tagger>,
@@ -160,7 +160,7 @@ impl Library {
         Self {
             db,
             storage,
-            signal,
+            jobs,
             signer,
             limits,
             tagger,

@@ -12,14 +12,13 @@ use tokio::sync::mpsc;
 
 use super::album_members::{check_album_accepts, insert_member, touch_album};
 use super::library::Library;
-use super::processing::TAGGING_OFF;
+use super::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
 use super::repo::{self, NewPhoto};
 use super::storage::{self, FileKey};
 use super::{CameraInfo, Location, Photo, PhotoError, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::db::now;
 use crate::error::AppError;
-use crate::jobs::{queue, Job};
 use crate::media::exif::{read_exif, ExifData};
 use crate::media::sniff::sniff_image;
 use crate::media::thumbnail::image_dimensions;
@@ -195,15 +194,13 @@ impl Library {
                 repo::set_step(&tx, id, "stored", "done", None, created_at)?;
                 let exif_step = if exif.is_empty() { "skipped" } else { "done" };
                 repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
-                repo::set_step(&tx, id, "thumbnails", "pending", None, created_at)?;
-                queue::enqueue(&tx, &Job::Thumbnails { photo_id: id }, created_at)?;
+                queue_step_in(&tx, &MakeThumbnails { photo_id: id }, created_at)?;
                 if let Some(album) = meta.album_id {
                     insert_member(&tx, album, id, created_at)?;
                     touch_album(&tx, album, created_at)?;
                 }
                 if tagging {
-                    repo::set_step(&tx, id, "tags", "pending", None, created_at)?;
-                    queue::enqueue(&tx, &Job::Tags { photo_id: id }, created_at)?;
+                    queue_step_in(&tx, &TagPhoto { photo_id: id }, created_at)?;
                 } else {
                     repo::set_step(&tx, id, "tags", "skipped", Some(TAGGING_OFF), created_at)?;
                 }
@@ -219,7 +216,7 @@ impl Library {
         match inserted {
             Ok(id) => {
                 guard.0 = None;
-                self.signal.wake();
+                self.jobs.wake();
                 let photo = self.get_photo(Viewer::User(*caller), id).await?;
                 Ok(Uploaded {
                     photo,
