@@ -129,13 +129,16 @@ async fn stats_per_user_and_system_figures_for_admins() {
         .await
         .expect(200);
     // Background work is over: the thumbnails, and the housekeeping scheduled at start.
+    let mut idle = false;
     for _ in 0..1500 {
         let list = s.state.jobs().list(None, 1, 0).await.unwrap();
-        if list.counts.iter().all(|(state, _)| state == "done") {
+        idle = list.counts.iter().all(|(state, _)| state == "done");
+        if idle {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    assert!(idle, "background jobs still under way after 30 s");
 
     let st = s.get("/stats", Some(&ann.access)).await;
     st.expect(200);
