@@ -65,7 +65,8 @@ pub struct JobCounts {
 #[derive(Debug, Object)]
 pub struct JobResponse {
     pub id: i64,
-    /// thumbnails, exif, ...
+    /// thumbnails, exif, tags (photo steps); purge_expired_trash, prune_sessions,
+    /// prune_finished_jobs (scheduled housekeeping); ...
     pub kind: String,
     /// The photo the job works on, when it works on one.
     pub photo_id: Option<i64>,

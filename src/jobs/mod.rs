@@ -207,7 +207,8 @@ impl Jobs {
         &self.inner.db
     }
 
-    /// Registers the handler of kind `J`; its jobs run from now on. A kind is registered once.
+    /// Registers the handler of kind `J`; its jobs run from now on (before `Jobs::run` or
+    /// after). Panics when `J` was registered already: two handlers for one kind is a bug.
     pub fn register<J: JobKind>(&self, handler: impl JobHandler<J>) {
         let mut kinds = self.inner.kinds.write().unwrap_or_else(|p| p.into_inner());
         let previous = kinds.insert(J::NAME, Arc::new(Kind::new::<J>(handler)));
