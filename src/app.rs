@@ -1,5 +1,6 @@
-//! `AppState`, built once from the configuration, and `App::serve`, which runs the HTTP server
-//! and the maintenance tasks until `shutdown` resolves.
+//! `AppState`, built once from the configuration (each feature registers its job kinds and
+//! schedules here), and `App::serve`, which runs the HTTP server and the owned background tasks
+//! until `shutdown` resolves.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use poem::listener::Acceptor;
+use tokio::signal::unix::Signal;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::tokens::TokenKeys;
 use crate::auth::Accounts;
@@ -15,7 +18,7 @@ use crate::config::{Config, ConfigError, Overrides};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::ingest::{self, Ingest};
-use crate::jobs::{queue, worker, JobSignal};
+use crate::jobs::Jobs;
 use crate::photos::library::{Library, Limits};
 use crate::photos::signing::UrlSigner;
 use crate::ratelimit::RateLimiter;
@@ -29,7 +32,10 @@ use crate::tagging::Tagger;
 pub const SUBDIRS: &[&str] = &["originals", "trash", "thumbnails", "tmp", "avatars"];
 const HEALTH_PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long SIGTERM waits for requests in flight.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a job running at SIGTERM may take to finish (it is told to stop at once) before
+/// it is cancelled and put back to pending; within the drain time, which runs alongside.
+pub const JOB_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -47,7 +53,7 @@ struct StateInner {
     ingest: Ingest,
     sharing: Sharing,
     search: Search,
-    jobs: JobSignal,
+    jobs: Jobs,
     limiter: RateLimiter,
     /// The last health probe; `/health` is public, so probes run at most once a second.
     health: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
@@ -92,7 +98,7 @@ impl AppState {
         let data_dir = config.storage.data_dir.clone();
         let db = Db::open(&data_dir.join("photox.db"))?;
         let keys = TokenKeys::load_or_create(&data_dir)?;
-        let jobs = JobSignal::default();
+        let jobs = Jobs::new(db.clone());
         let library = Library::new(
             db.clone(),
             Storage::new(data_dir.clone()),
@@ -121,6 +127,8 @@ impl AppState {
             config.auth.refresh_ttl.0,
             data_dir.join("avatars"),
         );
+        library.register_jobs(&jobs);
+        accounts.register_jobs(&jobs);
         let sharing = Sharing::new(db.clone(), library.clone());
         let search = Search::new(db.clone(), library.clone());
         Ok(Self {
@@ -164,6 +172,12 @@ impl AppState {
 
     pub fn ingest(&self) -> &Ingest {
         &self.inner.ingest
+    }
+
+    /// The job service: tests and features register kinds and schedules on it before
+    /// `App::serve` starts the workers.
+    pub fn jobs(&self) -> &Jobs {
+        &self.inner.jobs
     }
 
     pub fn sharing(&self) -> &Sharing {
@@ -269,45 +283,47 @@ fn clear_tmp(data_dir: &Path) -> Result<(), AppError> {
 
 pub struct App {
     state: AppState,
+    sighup: Option<Signal>,
 }
 
 impl App {
     pub fn new(state: AppState) -> Self {
-        Self { state }
+        Self {
+            state,
+            sighup: None,
+        }
+    }
+
+    /// Re-reads the configuration on each of `signals` (SIGHUP, installed by the caller before
+    /// the daemon says it listens) while serving.
+    pub fn reload_on(mut self, signals: Signal) -> Self {
+        self.sighup = Some(signals);
+        self
     }
 
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves on `acceptor` until `shutdown` resolves, then drains requests in flight and stops
-    /// the maintenance tasks.
+    /// Serves on `acceptor` until `shutdown` resolves. Then requests in flight drain (at most
+    /// `DRAIN_TIMEOUT`) while, at the same time, every background task is told to stop: jobs
+    /// under way get `JOB_GRACE` to finish and are then cancelled back to pending. Returns once
+    /// every task has ended.
     pub async fn serve<A: Acceptor + 'static>(
         self,
         acceptor: A,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        let db = self.state.db().clone();
-        // Nothing else runs jobs: whatever was running when the daemon last stopped was abandoned.
-        let requeued = db
-            .run(|conn| Ok(queue::requeue_stale(conn, i64::MAX, crate::db::now())?))
-            .await;
-        match requeued {
-            Ok(n) if n > 0 => log::info!("requeued {n} jobs left running by the previous run"),
-            Ok(_) => {}
-            Err(e) => log::warn!("could not requeue abandoned jobs: {e}"),
-        }
-        for n in 0..self.state.worker_count() {
-            let (db, signal) = (db.clone(), self.state.inner.jobs.clone());
-            let (library, stop) = (self.state.library().clone(), stop_rx.clone());
-            tasks.spawn(worker::run_worker(n, db, signal, library, stop));
-        }
+        let jobs = self.state.jobs().clone();
+        tasks.spawn(jobs.run(self.state.worker_count(), JOB_GRACE, stop.clone()));
         if let Some(tagger) = self.state.library().tagger() {
-            tasks.spawn(tagger.clone().run_idle_unloader(stop_rx.clone()));
+            tasks.spawn(tagger.clone().run_idle_unloader(stop.clone()));
         }
-        tasks.spawn(maintenance(self.state.clone(), stop_rx));
+        if let Some(signals) = self.sighup {
+            tasks.spawn(reload_on_signal(self.state.clone(), signals, stop.clone()));
+        }
         if let Some(addr) = acceptor
             .local_addr()
             .first()
@@ -322,63 +338,40 @@ impl App {
             idle: server.idle_timeout.0,
             body: server.body_timeout.0,
         };
+        let stopping = {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
+            }
+        };
         let result =
-            crate::server::serve(acceptor, endpoint, timeouts, shutdown, DRAIN_TIMEOUT).await;
-        let _ = stop_tx.send(true);
-        while tasks.join_next().await.is_some() {}
+            crate::server::serve(acceptor, endpoint, timeouts, stopping, DRAIN_TIMEOUT).await;
+        // Also when the server itself failed.
+        stop.cancel();
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                log::error!("a background task failed: {e}");
+            }
+        }
         log::info!("photox stopped");
         result
     }
 }
 
-/// Named maintenance task: requeues abandoned jobs every 30 s; once an hour purges expired
-/// trash and forgets long-ended sessions and finished jobs.
-async fn maintenance(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    let mut last_hourly: Option<Instant> = None;
+/// Named task: re-reads the configuration on each signal until `stop` is cancelled.
+async fn reload_on_signal(state: AppState, mut signals: Signal, stop: CancellationToken) {
     loop {
         tokio::select! {
-            _ = stop.changed() => return,
-            _ = tick.tick() => {}
-        }
-        let now = crate::db::now();
-        let requeued = state
-            .db()
-            .run(move |conn| {
-                Ok(queue::requeue_stale(
-                    conn,
-                    now - queue::STALE_AFTER_SECS,
-                    now,
-                )?)
-            })
-            .await;
-        match requeued {
-            Ok(n) if n > 0 => {
-                log::warn!("requeued {n} jobs whose worker stopped answering");
-                state.inner.jobs.wake();
+            _ = stop.cancelled() => return,
+            received = signals.recv() => {
+                if received.is_none() {
+                    return;
+                }
+                if let Err(e) = state.reload() {
+                    log::error!("configuration reload failed, keeping the old one: {e}");
+                }
             }
-            Ok(_) => {}
-            Err(e) => log::warn!("job requeue failed: {e}"),
-        }
-        if last_hourly.is_some_and(|t| t.elapsed() < Duration::from_secs(3600)) {
-            continue;
-        }
-        last_hourly = Some(Instant::now());
-        match state.library().purge_expired_trash().await {
-            Ok(n) if n > 0 => log::info!("purged {n} photos from the trash"),
-            Ok(_) => {}
-            Err(e) => log::warn!("trash purge failed: {e}"),
-        }
-        if let Err(e) = state.accounts().prune_sessions().await {
-            log::warn!("session pruning failed: {e}");
-        }
-        let week_ago = now - 7 * 86400;
-        if let Err(e) = state
-            .db()
-            .run(move |conn| Ok(queue::prune_done(conn, week_ago)?))
-            .await
-        {
-            log::warn!("job pruning failed: {e}");
         }
     }
 }

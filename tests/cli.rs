@@ -447,3 +447,34 @@ fn verify_finds_damaged_missing_and_stray_files_and_reprocess_queues_work() {
         "paths are relative to the data dir"
     );
 }
+
+#[test]
+fn sighup_reloads_the_configuration_and_the_reload_task_ends_with_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[auth]\nregistration = \"open\"\n").unwrap();
+    let daemon = Daemon::start_with_env(
+        &dir.path().join("data"),
+        &[("PHOTOX_CONFIG", config.to_str().unwrap())],
+    );
+    let register = |name: &str| {
+        reqwest::blocking::Client::new()
+            .post(daemon.url("/api/v1/auth/register"))
+            .json(&serde_json::json!({"username": name, "password": "correct-horse-1"}))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(register("ann"), 201);
+    assert_eq!(register("bob"), 201);
+    std::fs::write(&config, "[auth]\nregistration = \"closed\"\n").unwrap();
+    let pid = daemon.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    daemon.wait_for_log("configuration reloaded");
+    assert_eq!(register("carl"), 403, "closed by the reload");
+    assert_eq!(daemon.terminate().code(), Some(0), "SIGTERM exits 0");
+}

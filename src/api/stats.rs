@@ -14,7 +14,7 @@ use super::responses::{Forbidden, Reply};
 use super::security::BearerAuth;
 use super::{timestamp, ApiTags};
 use crate::app::AppState;
-use crate::jobs::queue::{self, JobRow};
+use crate::jobs::{JobRow, Jobs};
 use crate::photos::library::{ListParams, Scope, SortKey};
 use crate::photos::Viewer;
 use crate::stats;
@@ -95,14 +95,17 @@ pub struct JobCounts {
 #[derive(Debug, Object)]
 pub struct JobResponse {
     pub id: i64,
-    /// thumbnails, exif, ...
+    /// thumbnails, exif, tags (photo steps); purge_expired_trash, prune_sessions,
+    /// prune_finished_jobs (scheduled housekeeping); ...
     pub kind: String,
     /// The photo the job works on, when it works on one.
     #[oai(nullable)]
     pub photo_id: Option<i64>,
     pub state: JobState,
     pub attempts: i64,
-    pub max_attempts: i64,
+    /// Runs in all before the job fails for good; null when its kind retries until it
+    /// succeeds (or is not run by this daemon).
+    pub max_attempts: Option<i64>,
     /// When a pending job may run next.
     pub run_at: String,
     #[oai(nullable)]
@@ -113,13 +116,17 @@ pub struct JobResponse {
 
 #[derive(Debug, Object)]
 pub struct JobsResponse {
-    /// Jobs per state (done jobs are pruned after a day).
+    /// Jobs per state (done jobs are pruned after a week).
     pub counts: JobCounts,
     pub items: Vec<JobResponse>,
     pub pagination: super::envelope::Pagination,
 }
 
-fn job_response(j: JobRow) -> JobResponse {
+fn job_response(jobs: &Jobs, j: JobRow) -> JobResponse {
+    let max_attempts = jobs
+        .policy_of(&j.kind)
+        .and_then(|p| p.max_attempts())
+        .map(i64::from);
     let photo_id = serde_json::from_str::<serde_json::Value>(&j.payload)
         .ok()
         .and_then(|v| v.get("photo_id").and_then(serde_json::Value::as_i64));
@@ -129,7 +136,7 @@ fn job_response(j: JobRow) -> JobResponse {
         photo_id,
         state: JobState::parse(&j.state).unwrap_or(JobState::Failed),
         attempts: j.attempts,
-        max_attempts: j.max_attempts,
+        max_attempts,
         run_at: timestamp(j.run_at),
         last_error: j.last_error,
         created_at: timestamp(j.created_at),
@@ -216,22 +223,16 @@ impl StatsApi {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let filter = job_state.0.map(|s| s.as_str().to_string());
         let (limit, offset) = (paging.per_page, paging.offset());
-        let (counts, (rows, total)) = state
-            .db()
-            .run(move |conn| {
-                Ok((
-                    queue::count_by_state(conn)?,
-                    queue::list_jobs(conn, filter.as_deref(), limit, offset)?,
-                ))
-            })
-            .await?;
+        let jobs = state.jobs();
+        let list = jobs.list(filter, limit, offset).await?;
         let count = |name: &str| {
-            counts
+            list.counts
                 .iter()
                 .find(|(s, _)| s == name)
                 .map_or(0, |(_, n)| *n)
         };
-        let page = paging.page_of(rows.into_iter().map(job_response).collect(), total);
+        let items = list.items.into_iter().map(|j| job_response(jobs, j));
+        let page = paging.page_of(items.collect(), list.total);
         Result::Ok(Envelope(JobsResponse {
             counts: JobCounts {
                 pending: count("pending"),

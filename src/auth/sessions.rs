@@ -7,6 +7,21 @@ use super::{
 };
 use crate::db::now;
 use crate::error::AppError;
+use crate::jobs::{handler_fn, JobError, JobKind, Jobs, Priority, RetryPolicy};
+
+/// Ended sessions are pruned this often.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The scheduled pruning of sessions that ended long ago.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PruneSessions {}
+
+impl JobKind for PruneSessions {
+    const NAME: &'static str = "prune_sessions";
+    const PRIORITY: Priority = Priority::LOW;
+    // The next hourly run tries again anyway.
+    const RETRY: RetryPolicy = RetryPolicy::attempts(3);
+}
 
 /// How often `last_used_at` is written for a session in use.
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -294,5 +309,24 @@ impl Accounts {
         self.db()
             .run(|conn| Ok(repo::prune_sessions(conn, now(), 7 * 86400)?))
             .await
+    }
+
+    /// Registers the hourly pruning of ended sessions.
+    pub fn register_jobs(&self, jobs: &Jobs) {
+        let accounts = self.clone();
+        jobs.register(handler_fn(move |_: PruneSessions, _| {
+            let accounts = accounts.clone();
+            async move {
+                let pruned = accounts
+                    .prune_sessions()
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                if pruned > 0 {
+                    log::debug!("pruned {pruned} ended sessions");
+                }
+                Ok(())
+            }
+        }));
+        jobs.schedule(PRUNE_EVERY, PruneSessions {});
     }
 }

@@ -218,8 +218,13 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// After the daemon stopped, how long the runtime waits for blocking work still under way (a
+/// thumbnail being rendered for a job that was cancelled) before the process exits.
+const BLOCKING_WORK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn serve(config: Config, file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<()> {
-    runtime()?.block_on(async move {
+    let runtime = runtime()?;
+    let served = runtime.block_on(async move {
         let addr = config.listen_addr();
         let (tls_cert, tls_key) = (
             config.server.tls_cert.clone(),
@@ -231,9 +236,10 @@ fn serve(config: Config, file: Option<PathBuf>, overrides: Overrides) -> anyhow:
             .into_acceptor()
             .await
             .with_context(|| format!("could not listen on {addr}"))?;
-        spawn_reload_on_sighup(state.clone())?;
+        // Installed before the daemon says it listens: an early SIGHUP is never fatal.
+        let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let shutdown = shutdown_signal()?;
-        let app = App::new(state);
+        let app = App::new(state).reload_on(hup);
         match (&tls_cert, &tls_key) {
             (Some(cert), Some(key)) => {
                 let tls = crate::tls::load_server_config(cert, key).map_err(anyhow::Error::msg)?;
@@ -242,7 +248,9 @@ fn serve(config: Config, file: Option<PathBuf>, overrides: Overrides) -> anyhow:
             _ => app.serve(acceptor, shutdown).await?,
         }
         Ok(())
-    })
+    });
+    runtime.shutdown_timeout(BLOCKING_WORK_GRACE);
+    served
 }
 
 /// Installs the SIGTERM and SIGINT handlers now (before the daemon says it listens, so an early
@@ -257,18 +265,6 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
             _ = int.recv() => log::info!("interrupted: draining requests"),
         }
     })
-}
-
-fn spawn_reload_on_sighup(state: AppState) -> std::io::Result<()> {
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    tokio::spawn(async move {
-        while hup.recv().await.is_some() {
-            if let Err(e) = state.reload() {
-                log::error!("configuration reload failed, keeping the old one: {e}");
-            }
-        }
-    });
-    Ok(())
 }
 
 async fn user_command(action: UserCommand, config: &Config) -> anyhow::Result<()> {

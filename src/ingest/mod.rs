@@ -24,7 +24,7 @@ use crate::auth::Caller;
 use crate::crash_points;
 use crate::db::{now, Db};
 use crate::error::AppError;
-use crate::jobs::JobSignal;
+use crate::jobs::Jobs;
 use crate::media::exif::{read_exif, ExifData};
 use crate::media::sniff::{sniff_image, ImageKind};
 use crate::media::thumbnail::image_dimensions;
@@ -115,7 +115,7 @@ pub struct Ingest {
     storage: Storage,
     /// Where this process keeps files in flight and intents.
     work: Arc<WorkDir>,
-    signal: JobSignal,
+    jobs: Jobs,
     limits: Limits,
     /// `tagging.enabled`: whether new photos get a `tags` job.
     tagging: bool,
@@ -126,7 +126,7 @@ impl Ingest {
         db: Db,
         storage: Storage,
         work: WorkDir,
-        signal: JobSignal,
+        jobs: Jobs,
         limits: Limits,
         tagging: bool,
     ) -> Self {
@@ -134,7 +134,7 @@ impl Ingest {
             db,
             storage,
             work: Arc::new(work),
-            signal,
+            jobs,
             limits,
             tagging,
         }

@@ -2,11 +2,10 @@
 
 use super::{Checked, Ingest, Ingested, Meta};
 use crate::error::AppError;
-use crate::jobs::{queue, Job};
 use crate::photos::album_members::{
     add_own_photo, check_album_accepts, insert_member, touch_album,
 };
-use crate::photos::processing::TAGGING_OFF;
+use crate::photos::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
 use crate::photos::repo::{self, NewPhoto};
 use crate::photos::{CameraInfo, Location as GpsLocation, Viewer};
 use crate::storage::Location;
@@ -72,15 +71,13 @@ impl Ingest {
                     "done"
                 };
                 repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
-                repo::set_step(&tx, id, "thumbnails", "pending", None, created_at)?;
-                queue::enqueue(&tx, &Job::Thumbnails { photo_id: id }, created_at)?;
+                queue_step_in(&tx, &MakeThumbnails { photo_id: id }, created_at)?;
                 if let Some(album) = meta.album_id {
                     insert_member(&tx, album, id, created_at)?;
                     touch_album(&tx, album, created_at)?;
                 }
                 if tagging {
-                    repo::set_step(&tx, id, "tags", "pending", None, created_at)?;
-                    queue::enqueue(&tx, &Job::Tags { photo_id: id }, created_at)?;
+                    queue_step_in(&tx, &TagPhoto { photo_id: id }, created_at)?;
                 } else {
                     repo::set_step(&tx, id, "tags", "skipped", Some(TAGGING_OFF), created_at)?;
                 }
@@ -89,7 +86,7 @@ impl Ingest {
             })
             .await?;
         if committed.is_ok() {
-            self.signal.wake();
+            self.jobs.wake();
         }
         Ok(committed)
     }

@@ -10,7 +10,7 @@ use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
 use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
-use crate::jobs::JobSignal;
+use crate::jobs::Jobs;
 use crate::storage::{FileKey, Rendition, Storage};
 use crate::tagging::Tagger;
 use crate::visibility::{
@@ -28,7 +28,7 @@ pub struct Limits {
 pub struct Library {
     pub(super) db: Db,
     pub(super) storage: Storage,
-    pub(super) signal: JobSignal,
+    pub(super) jobs: Jobs,
     pub(super) signer: UrlSigner,
     pub(super) limits: Limits,
     /// `None` when `tagging.enabled` is false: the `tags` step is skipped.
@@ -150,7 +150,7 @@ impl Library {
     pub fn new(
         db: Db,
         storage: Storage,
-        signal: JobSignal,
+        jobs: Jobs,
         signer: UrlSigner,
         limits: Limits,
         tagger: Option<Tagger>,
@@ -158,7 +158,7 @@ impl Library {
         Self {
             db,
             storage,
-            signal,
+            jobs,
             signer,
             limits,
             tagger,

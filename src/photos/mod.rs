@@ -233,6 +233,8 @@ pub struct Step {
     pub name: String,
     pub status: String,
     pub error: Option<String>,
+    /// Whether the step holds the photo back from `ready` and fails it (a mirror copy does not).
+    pub counts_toward_status: bool,
 }
 
 pub use crate::visibility::Viewer;

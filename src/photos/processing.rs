@@ -1,12 +1,20 @@
-//! Background processing of photos: thumbnails, EXIF again, AI tags, and what a failure means
-//! for a photo's status.
+//! Background processing of photos: thumbnails, EXIF again and AI tags as job kinds (photo
+//! steps), and what a step's end means for a photo's status.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use super::library::{file_key, Library};
 use super::repo;
+use super::trash::PurgeExpiredTrash;
 use super::{CameraInfo, Location, Photo, PhotoError, Status, Viewer};
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
-use crate::jobs::{queue, Job, JobError};
+use crate::jobs::{
+    self, handler_fn, Failure, JobContext, JobError, JobHandler, JobKind, Jobs, Priority,
+};
 use crate::media::sniff::ImageKind;
 use crate::media::{exif, thumbnail, MediaError};
 use crate::storage::Rendition;
@@ -17,6 +25,9 @@ use crate::visibility::ensure_can_modify;
 pub const REPROCESS_STEPS: &[&str] = &["exif", "thumbnails", "tags"];
 /// Why the `tags` step is skipped when `tagging.enabled` is false.
 pub const TAGGING_OFF: &str = "tagging is disabled (tagging.enabled = false)";
+/// Trash past its retention is purged this often (and at start when a purge fell due while
+/// the daemon was down).
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 fn media_failure(e: MediaError) -> JobError {
     match e {
@@ -44,36 +55,195 @@ fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retry(e.to_string())
 }
 
-impl Library {
-    /// Runs one job; `Ok` also when its photo was deleted meanwhile.
-    pub async fn run_job(&self, job: &Job) -> Result<(), JobError> {
-        let photo_id = job.photo_id();
-        let found = self
-            .db
-            .run(move |conn| Ok(repo::find_photo(conn, photo_id, Viewer::Anonymous, "1")?))
-            .await
-            .map_err(retry)?;
-        let Some(photo) = found else {
-            return Ok(());
-        };
-        let step = job.kind();
-        self.mark_running(photo_id, step).await.map_err(retry)?;
-        match (job, &self.tagger) {
-            (Job::Thumbnails { .. }, _) => self.make_renditions(&photo).await?,
-            (Job::Exif { .. }, _) => self.reread_exif(&photo).await?,
-            (Job::Tags { .. }, Some(tagger)) => self.tag_photo(tagger, &photo).await?,
-            (Job::Tags { .. }, None) => {
-                // Queued before tagging was turned off.
-                let off = Some(TAGGING_OFF.to_string());
-                return self
-                    .finish_step(photo_id, step, "skipped", off)
-                    .await
-                    .map_err(retry);
+/// A job that does one step of one photo; the step shows in `GET /photos/{id}/status`.
+/// The mirror feature adds its copy as a step that does not count toward the status.
+pub trait PhotoStep: JobKind {
+    /// The step's name in the status (`photo_steps.name`).
+    const STEP: &'static str;
+    /// Whether the step holds its photo back: while it is pending or running the photo is
+    /// `processing`, and when it fails for good the photo is `failed`. A step that does not
+    /// count shows `failed` with its reason while it retries and never changes the status.
+    const COUNTS_TOWARD_STATUS: bool = true;
+
+    fn photo_id(&self) -> i64;
+}
+
+/// How a step's work ended when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done,
+    /// Nothing to do, with the reason (tagging turned off).
+    Skipped(String),
+}
+
+/// Make the thumbnail and the preview of a photo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MakeThumbnails {
+    pub photo_id: i64,
+}
+
+/// Read a photo's EXIF again and store it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadExif {
+    pub photo_id: i64,
+}
+
+/// Tag a photo with the AI model (replaces its AI tags).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagPhoto {
+    pub photo_id: i64,
+}
+
+macro_rules! photo_step {
+    ($kind:ty, $name:literal, $priority:expr) => {
+        impl JobKind for $kind {
+            const NAME: &'static str = $name;
+            const PRIORITY: Priority = $priority;
+        }
+        impl PhotoStep for $kind {
+            const STEP: &'static str = $name;
+            fn photo_id(&self) -> i64 {
+                self.photo_id
             }
         }
-        self.finish_step(photo_id, step, "done", None)
-            .await
-            .map_err(retry)
+    };
+}
+
+// A batch of uploads gets all its thumbnails before the slower, less urgent tagging.
+photo_step!(MakeThumbnails, "thumbnails", Priority::HIGH);
+photo_step!(ReadExif, "exif", Priority::HIGH);
+photo_step!(TagPhoto, "tags", Priority::NORMAL);
+
+/// Registers step `S`: `work` runs for each of its jobs whose photo still exists (a job whose
+/// photo was purged meanwhile ends done), between marking the step running and recording how
+/// it ended; its failures are recorded on the step as `S` counts toward the status.
+pub fn register_step<S, F, Fut>(jobs: &Jobs, library: &Library, work: F)
+where
+    S: PhotoStep,
+    F: Fn(Library, Photo, S, JobContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<StepOutcome, JobError>> + Send + 'static,
+{
+    jobs.register::<S>(StepHandler {
+        library: library.clone(),
+        work,
+    });
+}
+
+struct StepHandler<F> {
+    library: Library,
+    work: F,
+}
+
+impl<S, F, Fut> JobHandler<S> for StepHandler<F>
+where
+    S: PhotoStep,
+    F: Fn(Library, Photo, S, JobContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<StepOutcome, JobError>> + Send + 'static,
+{
+    fn run(&self, job: S, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send {
+        let library = self.library.clone();
+        let photo_id = job.photo_id();
+        async move {
+            let found = library
+                .db
+                .run(move |conn| Ok(repo::find_photo(conn, photo_id, Viewer::Anonymous, "1")?))
+                .await
+                .map_err(retry)?;
+            let Some(photo) = found else {
+                return Ok(());
+            };
+            library
+                .record_step(photo_id, S::STEP, "running", None)
+                .await
+                .map_err(retry)?;
+            let (status, note) = match (self.work)(library.clone(), photo, job, ctx).await? {
+                StepOutcome::Done => ("done", None),
+                StepOutcome::Skipped(why) => ("skipped", Some(why)),
+            };
+            library
+                .record_step(photo_id, S::STEP, status, note)
+                .await
+                .map_err(retry)
+        }
+    }
+
+    fn failed(&self, job: S, failure: Failure) -> impl Future<Output = ()> + Send {
+        let library = self.library.clone();
+        async move {
+            // A step that counts keeps its photo processing while it retries.
+            if failure.gave_up() || !S::COUNTS_TOWARD_STATUS {
+                let (id, reason) = (job.photo_id(), Some(failure.message));
+                if let Err(e) = library.record_step(id, S::STEP, "failed", reason).await {
+                    log::error!(
+                        "could not record the failed {} step of photo {id}: {e}",
+                        S::STEP
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Queues step `S` in the caller's transaction and marks it pending.
+pub fn queue_step_in<S: PhotoStep>(
+    tx: &rusqlite::Connection,
+    job: &S,
+    now: i64,
+) -> rusqlite::Result<()> {
+    repo::queue_step(tx, job.photo_id(), S::STEP, S::COUNTS_TOWARD_STATUS, now)?;
+    jobs::enqueue(tx, job, now)?;
+    Ok(())
+}
+
+impl Library {
+    /// Registers the photo steps (thumbnails, EXIF, tags) and the hourly trash purge.
+    pub fn register_jobs(&self, jobs: &Jobs) {
+        register_step(jobs, self, |lib, photo, _: MakeThumbnails, _| async move {
+            lib.make_renditions(&photo).await?;
+            Ok(StepOutcome::Done)
+        });
+        register_step(jobs, self, |lib, photo, _: ReadExif, _| async move {
+            lib.reread_exif(&photo).await?;
+            Ok(StepOutcome::Done)
+        });
+        register_step(jobs, self, |lib, photo, _: TagPhoto, _| async move {
+            match lib.tagger.clone() {
+                Some(tagger) => lib.tag_photo(&tagger, &photo).await?,
+                // Queued before tagging was turned off.
+                None => return Ok(StepOutcome::Skipped(TAGGING_OFF.into())),
+            }
+            Ok(StepOutcome::Done)
+        });
+        let library = self.clone();
+        jobs.register(handler_fn(move |_: PurgeExpiredTrash, _| {
+            let library = library.clone();
+            async move {
+                match library.purge_expired_trash().await {
+                    Ok(n) if n > 0 => log::info!("purged {n} photos from the trash"),
+                    Ok(_) => {}
+                    Err(e) => return Err(retry(e)),
+                }
+                Ok(())
+            }
+        }));
+        jobs.schedule(PURGE_EVERY, PurgeExpiredTrash {});
+    }
+
+    /// Queues step `S` of its photo on its own (the upload queues its steps in its own
+    /// transaction with `queue_step_in`).
+    pub async fn queue_step<S: PhotoStep>(&self, job: S) -> Result<(), AppError> {
+        self.db
+            .run(move |conn| {
+                let tx = crate::db::write_tx(conn)?;
+                let now = now();
+                queue_step_in(&tx, &job, now)?;
+                settle_status(&tx, job.photo_id(), now)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        self.jobs.wake();
+        Ok(())
     }
 
     async fn make_renditions(&self, photo: &Photo) -> Result<(), JobError> {
@@ -153,17 +323,10 @@ impl Library {
             .map_err(retry)
     }
 
-    /// Marks a step as under way (its end is recorded by `finish_step`).
-    async fn mark_running(&self, id: i64, step: &'static str) -> Result<(), AppError> {
-        self.db
-            .run(move |conn| Ok(repo::set_step(conn, id, step, "running", None, now())?))
-            .await
-    }
-
-    /// Records how a step ended and settles the photo's status in one transaction: ready when no
-    /// step is pending, running or failed; failed when one failed. (Two jobs of one photo end
-    /// concurrently; separate read and write could leave a finished photo "processing".)
-    async fn finish_step(
+    /// Records how a step stands and settles the photo's status in one transaction (two jobs
+    /// of one photo end concurrently; a separate read and write could leave a finished photo
+    /// "processing"). Nothing happens when the photo is gone.
+    async fn record_step(
         &self,
         id: i64,
         step: &str,
@@ -182,17 +345,6 @@ impl Library {
                 Ok(())
             })
             .await
-    }
-
-    /// A job gave up: its step failed, and so did the photo, with the reason.
-    pub async fn job_gave_up(&self, job: &Job, message: &str) -> Result<(), AppError> {
-        self.finish_step(
-            job.photo_id(),
-            job.kind(),
-            "failed",
-            Some(message.to_string()),
-        )
-        .await
     }
 
     /// Queues `steps` (default: exif and thumbnails) again for a photo the viewer may change.
@@ -231,18 +383,13 @@ impl Library {
                 let tx = crate::db::write_tx(conn)?;
                 let now = now();
                 for step in &steps {
-                    let job = match step.as_str() {
-                        "exif" => Job::Exif { photo_id: id },
-                        "thumbnails" => Job::Thumbnails { photo_id: id },
-                        "tags" if tagging => Job::Tags { photo_id: id },
-                        "tags" => {
-                            repo::set_step(&tx, id, step, "skipped", Some(TAGGING_OFF), now)?;
-                            continue;
-                        }
-                        _ => continue,
-                    };
-                    repo::set_step(&tx, id, step, "pending", None, now)?;
-                    queue::enqueue(&tx, &job, now)?;
+                    match step.as_str() {
+                        "exif" => queue_step_in(&tx, &ReadExif { photo_id: id }, now)?,
+                        "thumbnails" => queue_step_in(&tx, &MakeThumbnails { photo_id: id }, now)?,
+                        "tags" if tagging => queue_step_in(&tx, &TagPhoto { photo_id: id }, now)?,
+                        "tags" => repo::set_step(&tx, id, step, "skipped", Some(TAGGING_OFF), now)?,
+                        _ => {}
+                    }
                 }
                 // Processing again, unless every step asked for was skipped.
                 settle_status(&tx, id, now)?;
@@ -250,17 +397,19 @@ impl Library {
                 Ok(())
             })
             .await?;
-        self.signal.wake();
+        self.jobs.wake();
         Ok(())
     }
 }
 
-/// Sets the photo's status from its steps: processing while one is pending or running, then
-/// failed (with the first failed step's reason, in step order) or ready. A photo is never
-/// `failed` while another step is still at work, so a client that waits for the end of
-/// `processing` sees every step settled.
+/// Sets the photo's status from the steps that count toward it: processing while one is
+/// pending or running, then failed (with the first failed step's reason, in step order) or
+/// ready. A photo is never `failed` while another step is still at work, so a client that
+/// waits for the end of `processing` sees every step settled. Steps that do not count (a
+/// mirror copy) never hold a photo back nor fail it.
 fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Result<()> {
-    let steps = repo::steps(conn, id)?;
+    let mut steps = repo::steps(conn, id)?;
+    steps.retain(|s| s.counts_toward_status);
     let failed = steps.iter().find(|s| s.status == "failed");
     let busy = steps
         .iter()

@@ -2,13 +2,28 @@
 //! stays where it is: trash only hides it), restore moves it back, purge removes the row first
 //! and then Photox's files, so no row ever points at a missing file.
 
+use serde::{Deserialize, Serialize};
+
 use super::library::{file_key, Library};
 use super::repo::{self, PhotoQuery};
 use super::{Photo, PhotoError, Viewer};
 use crate::auth::{Accounts, Caller};
 use crate::db::now;
 use crate::error::AppError;
+use crate::jobs::{JobKind, Priority, RetryPolicy};
 use crate::visibility::ensure_can_modify;
+
+/// The scheduled purge of trash past `storage.trash_retention_days` (registered with the photo
+/// steps in `processing`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PurgeExpiredTrash {}
+
+impl JobKind for PurgeExpiredTrash {
+    const NAME: &'static str = "purge_expired_trash";
+    const PRIORITY: Priority = Priority::LOW;
+    // The next hourly run tries again anyway.
+    const RETRY: RetryPolicy = RetryPolicy::attempts(3);
+}
 
 impl Library {
     pub fn trash_retention_secs(&self) -> i64 {

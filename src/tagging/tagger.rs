@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::model::{preprocess, Model};
 use super::tag_map::TagMap;
@@ -128,8 +129,8 @@ impl Tagger {
     }
 
     /// Named task: unloads the model once it has been idle for `tagging.idle_unload`, until
-    /// `stop` turns true.
-    pub async fn run_idle_unloader(self, mut stop: watch::Receiver<bool>) {
+    /// `stop` is cancelled.
+    pub async fn run_idle_unloader(self, stop: CancellationToken) {
         loop {
             // Dropping the model and trimming the heap take a few ms: not on an async thread.
             let tagger = self.clone();
@@ -137,7 +138,7 @@ impl Tagger {
                 .await
                 .unwrap_or(None);
             tokio::select! {
-                _ = stop.changed() => return,
+                _ = stop.cancelled() => return,
                 _ = self.inner.loaded.notified(), if wait.is_none() => {}
                 _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             }

@@ -6,6 +6,7 @@ pub mod daemon;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use photox::app::{App, AppState};
 use photox::config::{Config, Overrides};
@@ -15,6 +16,10 @@ use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct-horse-1";
 
+/// What a test does to the state before the server starts (and again at each restart), such
+/// as registering its own job kinds.
+pub type Setup = Arc<dyn Fn(&AppState) + Send + Sync>;
+
 pub struct TestServer {
     /// The server's state, for tests that drive a feature directly (e.g. a scheduled purge).
     pub state: AppState,
@@ -22,7 +27,38 @@ pub struct TestServer {
     pub base: String,
     pub dir: TempDir,
     pub client: reqwest::Client,
+    config: Config,
+    setup: Setup,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A running `App::serve`: its state, address, the sender that stops it and its task.
+struct Launched {
+    state: AppState,
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn launch(config: &Config, setup: &Setup) -> Launched {
+    let state = AppState::open(config.clone(), None, Overrides::default()).unwrap();
+    setup(&state);
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(App::new(state.clone()).serve(acceptor, async move {
+        let _ = stopped.await;
+    }));
+    Launched {
+        state,
+        addr,
+        stop,
+        served,
+    }
 }
 
 #[derive(Debug)]
@@ -84,6 +120,15 @@ impl TestServer {
     /// Starts with defaults changed by `edit`. The login limit is raised so that tests can log
     /// in freely; tests of the limit set it back.
     pub async fn with_config(edit: impl FnOnce(&mut Config)) -> Self {
+        Self::with_setup(edit, |_| {}).await
+    }
+
+    /// Starts with defaults changed by `edit`; `setup` runs on the state before the server
+    /// starts, and again at each `restart` (tests register their own job kinds there).
+    pub async fn with_setup(
+        edit: impl FnOnce(&mut Config),
+        setup: impl Fn(&AppState) + Send + Sync + 'static,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.storage.data_dir = dir.path().join("data");
@@ -98,26 +143,47 @@ impl TestServer {
                 photox::logging::init(&config.log, level);
             });
         }
-        let state = AppState::open(config, None, Overrides::default()).unwrap();
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap();
-        let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(App::new(state.clone()).serve(acceptor, async move {
-            let _ = stopped.await;
-        }));
+        let setup: Setup = Arc::new(setup);
+        let launched = launch(&config, &setup).await;
         let server = TestServer {
-            state,
-            addr,
-            base: format!("http://{addr}"),
+            state: launched.state,
+            addr: launched.addr,
+            base: format!("http://{}", launched.addr),
             dir,
             client: reqwest::Client::new(),
-            stop: Some(stop),
+            config,
+            setup,
+            stop: Some(launched.stop),
+            served: Some(launched.served),
         };
         server.wait_healthy().await;
         server
+    }
+
+    /// Stops the server as SIGTERM does and waits until `App::serve` has returned (requests
+    /// drained, background tasks ended); returns what it returned.
+    pub async fn shut_down(&mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.served.take() {
+            Some(served) => served.await.expect("App::serve panicked"),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the server and starts it again on the same data dir, configuration and setup.
+    pub async fn restart(&mut self) {
+        self.shut_down().await.unwrap();
+        let launched = launch(&self.config, &self.setup).await;
+        self.state = launched.state;
+        self.addr = launched.addr;
+        self.base = format!("http://{}", launched.addr);
+        self.stop = Some(launched.stop);
+        self.served = Some(launched.served);
+        // Connections to the old server are gone.
+        self.client = reqwest::Client::new();
+        self.wait_healthy().await;
     }
 
     async fn wait_healthy(&self) {
