@@ -13,7 +13,7 @@ use photox::app::{AppState, DRAIN_TIMEOUT, JOB_GRACE};
 use photox::jobs::{
     handler_fn, Backoff, JobContext, JobError, JobKind, JobRow, Priority, RetryPolicy,
 };
-use photox::photos::processing::{register_step, MakeThumbnails, PhotoStep};
+use photox::processing::{register_step, MakeThumbnails, PhotoStep};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -181,7 +181,7 @@ async fn a_failing_step_that_does_not_count_never_holds_back_nor_fails_its_photo
             let gate = opened.clone();
             register_step(
                 state.jobs(),
-                state.library(),
+                state.processing(),
                 move |_, _, _: MirrorCopy, _| {
                     let gate = gate.clone();
                     async move {
@@ -198,7 +198,7 @@ async fn a_failing_step_that_does_not_count_never_holds_back_nor_fails_its_photo
         .as_i64()
         .unwrap();
     s.state
-        .library()
+        .processing()
         .queue_step(MirrorCopy { photo_id: id })
         .await
         .unwrap();

@@ -13,8 +13,8 @@ use super::photo_models::{file_url, OwnerRef, PhotoResponse, VisibilityName};
 use super::refined::{requiring, Refine, Refined};
 use super::text::AlbumTitle;
 use super::timestamp;
-use crate::photos::signing::{PhotoKey, UrlSigner};
-use crate::photos::Visibility;
+use crate::catalog::signing::{PhotoKey, UrlSigner};
+use crate::catalog::Visibility;
 use crate::sharing::Album;
 
 #[derive(Debug, Object)]

@@ -22,8 +22,8 @@ use super::security::{BearerAuth, OptionalAuth};
 use super::text::Text;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 use crate::sharing::album_repo::AlbumChange;
 use crate::sharing::albums::{AlbumInput, AlbumListParams, AlbumScope, AlbumSort};
 use crate::sharing::Album;
@@ -31,7 +31,7 @@ use crate::sharing::Album;
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
 pub fn present_album(state: &AppState, album: Album) -> AlbumResponse {
-    album_response(album, state.library().signer(), crate::db::now())
+    album_response(album, state.catalog().signer(), crate::db::now())
 }
 
 /// One page of albums as the API shows them.
@@ -110,7 +110,7 @@ impl AlbumsApi {
             title: b.title.into_inner(),
             description: b.description.and_then(blank_to_none),
             visibility: chosen_visibility(b.visibility, b.is_public)
-                .unwrap_or(crate::photos::Visibility::Private),
+                .unwrap_or(crate::catalog::Visibility::Private),
             parent_id: b.parent_id.filter(|p| *p != 0),
         };
         let album = state.sharing().create_album(&auth.0, input).await?;
@@ -261,7 +261,7 @@ impl AlbumsApi {
             }
             AlbumPhotosBody::Ids(ids) => {
                 let outcome = state
-                    .library()
+                    .members()
                     .add_to_album(Viewer::User(auth.0), id.0, ids.ids())
                     .await?;
                 let failed = outcome
@@ -298,7 +298,7 @@ impl AlbumsApi {
         body: JsonBody<PhotoIdsRequest>,
     ) -> Reply<Ok<RemovedResponse>, (Forbidden, NotFound)> {
         let removed = state
-            .library()
+            .members()
             .remove_from_album(Viewer::User(auth.0), id.0, body.0.ids())
             .await?;
         Result::Ok(Envelope(RemovedResponse {

@@ -7,9 +7,9 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::Object;
 
 use crate::auth::{AuthError, UserError};
+use crate::catalog::PhotoError;
 use crate::error::{AppError, FieldError};
 use crate::media::MediaError;
-use crate::photos::PhotoError;
 use crate::sharing::SharingError;
 
 /// The error envelope of API.md §1.1.

@@ -18,7 +18,7 @@ use super::responses::Reply;
 use super::security::BearerAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::batch::BatchAction;
+use crate::batch::BatchAction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
 #[oai(rename_all = "snake_case")]
@@ -186,7 +186,7 @@ impl PhotoBatchApi {
     ) -> Reply<Ok<BatchResponse>> {
         let b = body.0 .0;
         let action = batch_action(b.action, b.data.unwrap_or_default())?;
-        let (succeeded, failures) = state.library().batch(&auth.0, b.photo_ids, action).await?;
+        let (succeeded, failures) = state.batch().batch(&auth.0, b.photo_ids, action).await?;
         let failed = failures
             .into_iter()
             .map(|(id, e)| {

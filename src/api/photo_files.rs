@@ -14,8 +14,8 @@ use super::responses::{NotFound, PreconditionFailed, RangeNotSatisfiable, Reply}
 use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::FileSignature;
-use crate::photos::{Viewer, Visibility};
+use crate::catalog::service::FileSignature;
+use crate::catalog::{Viewer, Visibility};
 use crate::storage::Rendition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -112,7 +112,7 @@ impl PhotoFilesApi {
         };
         let viewer = Viewer::from(auth.0);
         let (photo, path) = state
-            .library()
+            .catalog()
             .photo_file(viewer, id.0, size.rendition(), signature)
             .await?;
         let file = super::static_file::respond(req, &path).await?;

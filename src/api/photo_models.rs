@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{Page, Pagination};
 use super::timestamp;
-use crate::photos::signing::{PhotoKey, UrlSigner};
-use crate::photos::{Origin, Photo, Status, Visibility};
+use crate::catalog::signing::{PhotoKey, UrlSigner};
+use crate::catalog::{Origin, Photo, Status, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize, Serialize)]
 #[oai(rename_all = "lowercase")]

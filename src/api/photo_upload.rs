@@ -10,8 +10,8 @@ use super::photo_models::PhotoResponse;
 use super::photos::{blank_to_none, present, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::catalog::{Origin, Viewer, Visibility};
 use crate::ingest::{Meta, Source};
-use crate::photos::{Origin, Viewer, Visibility};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
@@ -146,7 +146,7 @@ pub async fn receive_upload(
             let source = Source::Stream(Box::pin(form.part_body()));
             let stored = match state.ingest().ingest(source, meta.clone()).await {
                 std::result::Result::Ok(done) => state
-                    .library()
+                    .catalog()
                     .get_photo(Viewer::User(*caller), done.photo_id)
                     .await
                     .map(|photo| (photo, done.duplicate)),

@@ -24,9 +24,9 @@ use super::text::DateTimeOrEmpty;
 use super::ApiTags;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::photos::library::{ListParams, SortKey};
-use crate::photos::repo::PhotoChange;
-use crate::photos::{Photo, Viewer};
+use crate::catalog::filter::{ListParams, SortKey};
+use crate::catalog::repo::PhotoChange;
+use crate::catalog::{Photo, Viewer};
 use poem_openapi::types::ParseFromParameter;
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -36,11 +36,11 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 
 pub fn present(state: &AppState, photo: Photo) -> PhotoResponse {
-    let library = state.library();
+    let catalog = state.catalog();
     photo_response(
         photo,
-        library.signer(),
-        library.trash_retention_secs(),
+        catalog.signer(),
+        catalog.trash_retention_secs(),
         crate::db::now(),
     )
 }
@@ -179,7 +179,7 @@ impl PhotosApi {
         auth: BearerAuth,
         body: JsonBody<ExistsRequest>,
     ) -> Reply<Ok<ExistsResponse>> {
-        let found = state.library().existing(&auth.0, body.0.checksums).await?;
+        let found = state.catalog().existing(&auth.0, body.0.checksums).await?;
         Result::Ok(Envelope(ExistsResponse {
             existing: found.into_iter().collect(),
         }))
@@ -243,7 +243,7 @@ impl PhotosApi {
     ) -> Reply<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let (photos, total) = state
-            .library()
+            .trash()
             .list_trash(&auth.0, paging.per_page, paging.offset())
             .await?;
         let items = photos.into_iter().map(|p| present(&state, p)).collect();
@@ -257,7 +257,7 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> Reply<Ok<PurgedResponse>> {
-        let purged = state.library().empty_trash(&auth.0).await? as i64;
+        let purged = state.trash().empty_trash(&auth.0).await? as i64;
         Result::Ok(Envelope(PurgedResponse { purged }))
     }
 
@@ -271,7 +271,7 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Ok<PhotoResponse>, NotFound> {
         let photo = state
-            .library()
+            .catalog()
             .get_photo(Viewer::from(auth.0), id.0)
             .await?;
         Result::Ok(Envelope(present(&state, photo)))
@@ -286,7 +286,7 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Ok<PhotoStatusResponse>, NotFound> {
         let (status, steps) = state
-            .library()
+            .catalog()
             .photo_status(Viewer::User(auth.0), id.0)
             .await?;
         let steps = steps
@@ -339,7 +339,7 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
-            .library()
+            .trash()
             .trash_photo(Viewer::User(auth.0), id.0)
             .await?;
         Result::Ok(empty())
@@ -354,7 +354,7 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Ok<PhotoResponse>, (Forbidden, NotFound, Conflict)> {
         let photo = state
-            .library()
+            .trash()
             .restore_photo(Viewer::User(auth.0), id.0)
             .await?;
         Result::Ok(Envelope(present(&state, photo)))
@@ -369,7 +369,7 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
-            .library()
+            .trash()
             .purge_photo(Viewer::User(auth.0), id.0)
             .await?;
         Result::Ok(empty())
@@ -390,7 +390,7 @@ impl PhotosApi {
             .and_then(|r| r.steps)
             .map(|steps| steps.iter().map(|s| s.as_str().to_string()).collect());
         state
-            .library()
+            .processing()
             .reprocess(Viewer::User(auth.0), id.0, steps)
             .await?;
         Result::Ok(Envelope(Null))
@@ -404,7 +404,7 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Reply<Ok<LikeResponse>, NotFound> {
-        let (like_count, liked_by_me) = state.library().set_like(&auth.0, id.0, true).await?;
+        let (like_count, liked_by_me) = state.catalog().set_like(&auth.0, id.0, true).await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
             liked_by_me,
@@ -419,7 +419,7 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Reply<Ok<LikeResponse>, NotFound> {
-        let (like_count, liked_by_me) = state.library().set_like(&auth.0, id.0, false).await?;
+        let (like_count, liked_by_me) = state.catalog().set_like(&auth.0, id.0, false).await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
             liked_by_me,
@@ -447,7 +447,7 @@ async fn update_photo(
         taken_at,
     };
     let photo = state
-        .library()
+        .catalog()
         .update_photo(Viewer::User(caller), id, change, b.tags)
         .await?;
     Result::Ok(Envelope(present(state, photo)))
@@ -460,7 +460,7 @@ pub(super) async fn photo_page(
     params: ListParams,
     paging: Paging,
 ) -> ApiResult<PhotoPage> {
-    let (photos, total) = state.library().list_photos(viewer, params).await?;
+    let (photos, total) = state.catalog().list_photos(viewer, params).await?;
     let items = photos.into_iter().map(|p| present(state, p)).collect();
     Result::Ok(PhotoPage(paging.page_of(items, total)))
 }

@@ -16,8 +16,8 @@ use super::responses::{NotFound, Reply};
 use super::security::BearerAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 use crate::search::SearchFilters;
 
 #[derive(Debug, Object)]

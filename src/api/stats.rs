@@ -14,9 +14,9 @@ use super::responses::{Forbidden, Reply};
 use super::security::BearerAuth;
 use super::{timestamp, ApiTags};
 use crate::app::AppState;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 use crate::jobs::{JobRow, Jobs};
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
 use crate::stats;
 
 #[derive(Debug, Object)]
@@ -153,7 +153,7 @@ impl StatsApi {
     async fn stats(&self, state: Data<&AppState>, auth: BearerAuth) -> Reply<Ok<StatsResponse>> {
         let mine = stats::for_user(state.db(), auth.0.user_id).await?;
         let system = if auth.0.is_admin() {
-            let s = stats::for_system(state.db(), state.library().storage()).await?;
+            let s = stats::for_system(state.db(), state.catalog().storage()).await?;
             Some(SystemStatsResponse {
                 users: s.users,
                 photos: s.photos,

@@ -405,7 +405,7 @@ impl UsersApi {
         // A family owner hands the family on before the account goes.
         state.sharing().remove_from_family(id.0).await?;
         state
-            .library()
+            .trash()
             .delete_account(state.accounts(), &auth.0, id.0, purge)
             .await?;
         Result::Ok(empty())

@@ -9,12 +9,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::auth::Caller;
+use crate::catalog::{Origin, PhotoError, Visibility};
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
 use crate::ingest::{receive, FileMode, Ingest, Meta, Source};
 use crate::media::sniff::sniff_image;
 use crate::media::MediaError;
-use crate::photos::{Origin, PhotoError, Visibility};
 use crate::sharing::album_repo::{self, NewAlbum};
 use scan::{Excludes, Found, Unusable};
 
@@ -223,7 +223,7 @@ impl Importer {
                     let known = self
                         .db
                         .run(move |conn| {
-                            Ok(crate::photos::repo::find_by_checksum(
+                            Ok(crate::catalog::repo::find_by_checksum(
                                 conn, owner, &checksum,
                             )?)
                         })

@@ -21,6 +21,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
 use crate::auth::Caller;
+use crate::catalog::{repo, Origin, PhotoError, Viewer, Visibility};
 use crate::crash_points;
 use crate::db::{now, Db};
 use crate::error::AppError;
@@ -29,8 +30,7 @@ use crate::media::exif::{read_exif, ExifData};
 use crate::media::sniff::{sniff_image, ImageKind};
 use crate::media::thumbnail::image_dimensions;
 use crate::media::{displayed_size, MediaError};
-use crate::photos::album_members::check_album_accepts;
-use crate::photos::{repo, Origin, PhotoError, Viewer, Visibility};
+use crate::sharing::members::check_album_accepts;
 use crate::storage::work::WorkDir;
 use crate::storage::{self, files, FileKey, Location, Storage};
 use receive::Received;
@@ -373,7 +373,7 @@ impl Ingest {
         let Ok(photo) = found else {
             return;
         };
-        let key = crate::photos::library::file_key(&photo);
+        let key = crate::catalog::service::file_key(&photo);
         let Some(copy) = self.storage.locate(&photo.file, key) else {
             return;
         };

@@ -1,13 +1,11 @@
 //! The row of a new photo, its steps and jobs, and its album membership: one transaction.
 
 use super::{Checked, Ingest, Ingested, Meta};
+use crate::catalog::repo::{self, NewPhoto};
+use crate::catalog::{CameraInfo, Location as GpsLocation, Viewer};
 use crate::error::AppError;
-use crate::photos::album_members::{
-    add_own_photo, check_album_accepts, insert_member, touch_album,
-};
-use crate::photos::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
-use crate::photos::repo::{self, NewPhoto};
-use crate::photos::{CameraInfo, Location as GpsLocation, Viewer};
+use crate::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
+use crate::sharing::members::{add_own_photo, check_album_accepts, insert_member, touch_album};
 use crate::storage::Location;
 
 pub(super) struct NewRow {

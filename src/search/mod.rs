@@ -7,11 +7,12 @@ pub mod repo;
 
 use rusqlite::types::Value;
 
+use crate::catalog::filter::ListParams;
+use crate::catalog::repo::bind;
+use crate::catalog::Catalog;
+use crate::catalog::{Photo, Viewer};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::photos::library::{Library, ListParams};
-use crate::photos::repo::bind;
-use crate::photos::{Photo, Viewer};
 use query::{escape_like, TextQuery};
 
 /// Filters of `GET /search/photos` beyond those of the photo listing (scope, album, sort, page).
@@ -41,12 +42,12 @@ pub struct Facets {
 #[derive(Clone)]
 pub struct Search {
     db: Db,
-    library: Library,
+    catalog: Catalog,
 }
 
 impl Search {
-    pub fn new(db: Db, library: Library) -> Self {
-        Self { db, library }
+    pub fn new(db: Db, catalog: Catalog) -> Self {
+        Self { db, catalog }
     }
 
     /// One page of matching photos, the total, and facets over all of them.
@@ -56,7 +57,7 @@ impl Search {
         list: ListParams,
         filters: SearchFilters,
     ) -> Result<(Vec<Photo>, i64, Facets), AppError> {
-        let (mut conditions, mut values) = self.library.photo_filter(viewer, &list).await?;
+        let (mut conditions, mut values) = self.catalog.photo_filter(viewer, &list).await?;
         let text = TextQuery::parse(filters.q.as_deref().unwrap_or(""));
         if let Some(fts) = text.fts_match {
             bind(

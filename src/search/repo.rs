@@ -7,10 +7,10 @@ use rusqlite::{params, params_from_iter, Connection};
 
 use super::query::escape_like;
 use super::Facets;
+use crate::catalog::filter::SortKey;
+use crate::catalog::repo as photo_repo;
+use crate::catalog::{Photo, Viewer};
 use crate::db::grams::short_grams;
-use crate::photos::library::SortKey;
-use crate::photos::repo as photo_repo;
-use crate::photos::{Photo, Viewer};
 
 /// Most values listed per facet.
 const FACET_LIMIT: i64 = 20;

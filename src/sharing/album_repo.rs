@@ -3,8 +3,8 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Album;
-use crate::photos::{Viewer, Visibility};
-use crate::visibility::photo_visible_sql;
+use crate::catalog::visibility::photo_visible_sql;
+use crate::catalog::{Viewer, Visibility};
 
 /// Columns read by `album_from_row`; counts and cover are over what `viewer` may see.
 fn album_select(viewer: Viewer) -> String {

@@ -6,11 +6,11 @@ use rusqlite::Connection;
 use super::album_repo::{self, AlbumChange, NewAlbum};
 use super::{Album, Sharing, SharingError};
 use crate::auth::Caller;
+use crate::catalog::filter::split_sort;
+use crate::catalog::visibility::{album_family_scope_sql, album_visible_sql, photo_visible_sql};
+use crate::catalog::{Viewer, Visibility};
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
-use crate::photos::library::split_sort;
-use crate::photos::{Viewer, Visibility};
-use crate::visibility::{album_family_scope_sql, album_visible_sql, photo_visible_sql};
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 5000;
@@ -262,7 +262,7 @@ impl Sharing {
                 .run(move |conn| Ok(album_repo::owned_live_photos(conn, id, me)?))
                 .await?;
             for photo in ids {
-                self.library.trash_photo(viewer, photo).await?;
+                self.trash.trash_photo(viewer, photo).await?;
             }
         }
         self.db

@@ -5,10 +5,11 @@ pub mod album_repo;
 pub mod albums;
 pub mod family;
 pub mod family_repo;
+pub mod members;
 
+use crate::catalog::Visibility;
 use crate::db::Db;
-use crate::photos::library::Library;
-use crate::photos::Visibility;
+use crate::trash::Trash;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SharingError {
@@ -90,11 +91,12 @@ pub struct Family {
 #[derive(Clone)]
 pub struct Sharing {
     db: Db,
-    library: Library,
+    /// Deleting an album with `delete_photos` trashes the caller's photos in it.
+    trash: Trash,
 }
 
 impl Sharing {
-    pub fn new(db: Db, library: Library) -> Self {
-        Self { db, library }
+    pub fn new(db: Db, trash: Trash) -> Self {
+        Self { db, trash }
     }
 }

@@ -3,8 +3,9 @@
 
 use rusqlite::params_from_iter;
 
-use super::library::{Library, ListParams};
+use super::filter::ListParams;
 use super::repo::{self, PhotoQuery};
+use super::service::Catalog;
 use super::{Photo, Viewer};
 use crate::error::AppError;
 
@@ -23,7 +24,7 @@ pub struct YearBucket {
     pub months: Vec<MonthBucket>,
 }
 
-impl Library {
+impl Catalog {
     /// Years (newest first) with their months for the photos `params` selects (its sort and
     /// page are ignored).
     pub async fn timeline(

@@ -1,14 +1,15 @@
-//! The photo library: uploads, originals on disk, listing, trash and processing steps.
+//! Photos as the household sees them: what a photo is, who sees it, listing and detail, edits,
+//! likes, the files to serve, the timeline. How photos arrive is `ingest`; trash is `trash`;
+//! background steps are `processing`.
 
-pub mod album_members;
-pub mod batch;
-pub mod library;
-pub mod processing;
+pub mod filter;
 pub mod repo;
+pub mod service;
 pub mod signing;
 pub mod timeline;
-pub mod trash;
-pub mod verify;
+pub mod visibility;
+
+pub use service::Catalog;
 
 use crate::media::exif::ExifData;
 
@@ -237,4 +238,4 @@ pub struct Step {
     pub counts_toward_status: bool,
 }
 
-pub use crate::visibility::Viewer;
+pub use visibility::Viewer;

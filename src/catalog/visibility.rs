@@ -8,7 +8,7 @@
 //! `public`, and to the owner's family when `family`.
 
 use crate::auth::Caller;
-use crate::photos::{Photo, PhotoError};
+use crate::catalog::{Photo, PhotoError};
 
 /// Who is looking: nobody (public access) or a logged-in user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,5 @@
-//! Which photos are in which album. Membership belongs to the photo library (an upload can land
-//! straight in an album, in the same transaction as its row); the albums themselves are the
-//! sharing feature's.
+//! Which photos are in which album (an upload can land straight in an album, in the same
+//! transaction as its row: ingest uses the functions here in its own transaction).
 //!
 //! Rules: a caller puts their own photos into an album they may contribute to (its owner, or a
 //! family member when it is a family album; admins anything). The album owner (or an admin)
@@ -8,11 +7,10 @@
 
 use rusqlite::{params, Connection};
 
-use super::library::Library;
-use super::{PhotoError, Viewer};
-use crate::db::now;
+use crate::catalog::visibility::{album_accepts_photos_sql, album_visible_sql};
+use crate::catalog::{PhotoError, Viewer};
+use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
-use crate::visibility::{album_accepts_photos_sql, album_visible_sql};
 
 /// Most photos one request may add or remove.
 pub const MAX_PHOTOS_PER_CHANGE: usize = 500;
@@ -109,7 +107,17 @@ pub fn add_own_photo(
     Ok(insert_member(conn, album_id, photo_id, now)?)
 }
 
-impl Library {
+/// Which photos are in which album.
+#[derive(Clone)]
+pub struct Members {
+    db: Db,
+}
+
+impl Members {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
     /// Adds photos to an album, each on its own: the caller's own live photos (any photo for an
     /// admin). Fails as a whole with 404/403 when the album is not theirs to add to.
     pub async fn add_to_album(

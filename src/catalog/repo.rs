@@ -6,8 +6,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::{AlbumRef, CameraInfo, Location, Origin, Photo, Status, Step, Tag, Viewer, Visibility};
+use crate::catalog::visibility::album_visible_sql;
 use crate::storage;
-use crate::visibility::album_visible_sql;
 
 /// Columns of `photo_from_row`; `{viewer}` is the viewer's user id (or -1).
 fn photo_columns(viewer: i64) -> String {

@@ -4,170 +4,40 @@ use std::path::PathBuf;
 
 use rusqlite::types::Value;
 
+use super::filter::{ListParams, Scope};
 use super::repo::{self, bind, PhotoChange, PhotoQuery};
 use super::signing::{PhotoKey, UrlSigner};
-use super::{Photo, PhotoError, Status, Step, Viewer, Visibility};
+use super::visibility::{
+    album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
+};
+use super::{Photo, PhotoError, Status, Step, Viewer};
 use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
-use crate::jobs::Jobs;
 use crate::storage::{FileKey, Rendition, Storage};
-use crate::tagging::Tagger;
-use crate::visibility::{
-    album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
-};
 
-/// Limits from the configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub trash_retention_secs: i64,
-}
-
-/// The photo service shared by the API, the workers and the command line.
+/// The photo catalog shared by the API, the other features and the command line.
 #[derive(Clone)]
-pub struct Library {
-    pub(super) db: Db,
-    pub(super) storage: Storage,
-    pub(super) jobs: Jobs,
-    pub(super) signer: UrlSigner,
-    pub(super) limits: Limits,
-    /// `None` when `tagging.enabled` is false: the `tags` step is skipped.
-    pub(super) tagger: Option<Tagger>,
+pub struct Catalog {
+    pub(crate) db: Db,
+    storage: Storage,
+    signer: UrlSigner,
+    /// `storage.trash_retention_days`, for `purge_at`.
+    trash_retention_secs: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The caller's own photos.
-    Mine,
-    /// Photos the caller sees through the family, own included.
-    Family,
-    /// Every photo the viewer may see (album pages, admin views).
-    Visible,
-    /// Public photos (the community feed).
-    Public,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    TakenAt,
-    CreatedAt,
-    UpdatedAt,
-    Title,
-    Size,
-    Likes,
-}
-
-impl SortKey {
-    /// `taken_at`, `-created_at`, ...; `None` for an unknown field.
-    pub fn parse(text: &str) -> Option<(SortKey, bool)> {
-        let (field, descending) = split_sort(text);
-        let key = match field {
-            "taken_at" => SortKey::TakenAt,
-            "created_at" => SortKey::CreatedAt,
-            "updated_at" => SortKey::UpdatedAt,
-            "title" => SortKey::Title,
-            "size" => SortKey::Size,
-            "likes" | "like_count" => SortKey::Likes,
-            _ => return None,
-        };
-        Some((key, descending))
-    }
-
-    /// The value sorted on, over `p`.
-    pub fn column(self) -> &'static str {
-        match self {
-            SortKey::TakenAt => "coalesce(p.taken_at, p.created_at)",
-            SortKey::CreatedAt => "p.created_at",
-            SortKey::UpdatedAt => "p.updated_at",
-            SortKey::Likes => "(SELECT count(*) FROM photo_likes l WHERE l.photo_id = p.id)",
-            SortKey::Title => "coalesce(p.title, p.original_filename)",
-            SortKey::Size => "p.size",
-        }
-    }
-
-    /// `COLLATE NOCASE` where the value is text, else nothing.
-    pub fn collation(self) -> &'static str {
-        match self {
-            SortKey::Title => " COLLATE NOCASE",
-            _ => "",
-        }
-    }
-
-    pub fn sql(self, descending: bool) -> String {
-        let dir = if descending { "DESC" } else { "ASC" };
-        format!("{}{} {dir}, p.id {dir}", self.column(), self.collation())
-    }
-}
-
-/// `-field` → (`field`, descending); `field` → (`field`, ascending).
-pub fn split_sort(text: &str) -> (&str, bool) {
-    match text.strip_prefix('-') {
-        Some(rest) => (rest, true),
-        None => (text, false),
-    }
-}
-
-/// Filters of `GET /photos`.
-#[derive(Debug, Clone)]
-pub struct ListParams {
-    pub scope: Scope,
-    /// Photos of this owner only.
-    pub owner_id: Option<i64>,
-    /// Photos in this album, which the viewer must be able to see (else `AlbumNotFound`).
-    pub album_id: Option<i64>,
-    pub tag: Option<String>,
-    pub favorite: Option<bool>,
-    pub year: Option<i32>,
-    pub month: Option<u32>,
-    pub visibility: Option<Visibility>,
-    pub status: Option<Status>,
-    pub sort: (SortKey, bool),
-    pub limit: i64,
-    pub offset: i64,
-}
-
-impl ListParams {
-    /// No filters, newest first by `taken_at`.
-    pub fn page(scope: Scope, limit: i64, offset: i64) -> Self {
-        Self {
-            scope,
-            owner_id: None,
-            album_id: None,
-            tag: None,
-            favorite: None,
-            year: None,
-            month: None,
-            visibility: None,
-            status: None,
-            sort: (SortKey::TakenAt, true),
-            limit,
-            offset,
-        }
-    }
-}
-
-impl Library {
-    pub fn new(
-        db: Db,
-        storage: Storage,
-        jobs: Jobs,
-        signer: UrlSigner,
-        limits: Limits,
-        tagger: Option<Tagger>,
-    ) -> Self {
+impl Catalog {
+    pub fn new(db: Db, storage: Storage, signer: UrlSigner, trash_retention_secs: i64) -> Self {
         Self {
             db,
             storage,
-            jobs,
             signer,
-            limits,
-            tagger,
+            trash_retention_secs,
         }
     }
 
-    /// The tagger, when tagging is enabled.
-    pub fn tagger(&self) -> Option<&Tagger> {
-        self.tagger.as_ref()
+    pub fn trash_retention_secs(&self) -> i64 {
+        self.trash_retention_secs
     }
 
     pub fn signer(&self) -> &UrlSigner {
@@ -483,14 +353,6 @@ pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, ValidationErrors> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sort_keys_parse() {
-        assert_eq!(SortKey::parse("-taken_at"), Some((SortKey::TakenAt, true)));
-        assert_eq!(SortKey::parse("size"), Some((SortKey::Size, false)));
-        assert_eq!(SortKey::parse("owner"), None);
-        assert_eq!(SortKey::parse("--size"), None);
-    }
 
     #[test]
     fn tags_are_normalized() {
