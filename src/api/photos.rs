@@ -222,6 +222,7 @@ impl PhotosApi {
             month: month.0.map(|m| m.0 as u32),
             visibility: visibility.0.map(Into::into),
             status: status.0.map(Into::into),
+            trash: false,
             sort: parse_sort(sort.0, req)?,
             limit: paging.per_page,
             offset: paging.offset(),
@@ -286,7 +287,7 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Ok<PhotoStatusResponse>, NotFound> {
         let (status, steps) = state
-            .catalog()
+            .processing()
             .photo_status(Viewer::User(auth.0), id.0)
             .await?;
         let steps = steps

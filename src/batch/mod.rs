@@ -120,9 +120,9 @@ impl Batch {
                         if add {
                             let weighted: Vec<(String, f64)> =
                                 tags.into_iter().map(|t| (t, 1.0)).collect();
-                            repo::add_tags(conn, id, "manual", &weighted)?;
+                            repo::tags::add_tags(conn, id, "manual", &weighted)?;
                         } else {
-                            repo::remove_tags(conn, id, "manual", &tags)?;
+                            repo::tags::remove_tags(conn, id, "manual", &tags)?;
                         }
                         Ok(())
                     })

@@ -23,6 +23,8 @@ pub enum SortKey {
     Title,
     Size,
     Likes,
+    /// When the photo went to the trash (trash listings).
+    DeletedAt,
 }
 
 impl SortKey {
@@ -39,31 +41,6 @@ impl SortKey {
             _ => return None,
         };
         Some((key, descending))
-    }
-
-    /// The value sorted on, over `p`.
-    pub fn column(self) -> &'static str {
-        match self {
-            SortKey::TakenAt => "coalesce(p.taken_at, p.created_at)",
-            SortKey::CreatedAt => "p.created_at",
-            SortKey::UpdatedAt => "p.updated_at",
-            SortKey::Likes => "(SELECT count(*) FROM photo_likes l WHERE l.photo_id = p.id)",
-            SortKey::Title => "coalesce(p.title, p.original_filename)",
-            SortKey::Size => "p.size",
-        }
-    }
-
-    /// `COLLATE NOCASE` where the value is text, else nothing.
-    pub fn collation(self) -> &'static str {
-        match self {
-            SortKey::Title => " COLLATE NOCASE",
-            _ => "",
-        }
-    }
-
-    pub fn sql(self, descending: bool) -> String {
-        let dir = if descending { "DESC" } else { "ASC" };
-        format!("{}{} {dir}, p.id {dir}", self.column(), self.collation())
     }
 }
 
@@ -89,6 +66,8 @@ pub struct ListParams {
     pub month: Option<u32>,
     pub visibility: Option<Visibility>,
     pub status: Option<Status>,
+    /// The caller's trash instead of live photos (with `Scope::Mine`).
+    pub trash: bool,
     pub sort: (SortKey, bool),
     pub limit: i64,
     pub offset: i64,
@@ -107,6 +86,7 @@ impl ListParams {
             month: None,
             visibility: None,
             status: None,
+            trash: false,
             sort: (SortKey::TakenAt, true),
             limit,
             offset,

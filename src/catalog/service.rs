@@ -2,15 +2,12 @@
 
 use std::path::PathBuf;
 
-use rusqlite::types::Value;
-
-use super::filter::{ListParams, Scope};
-use super::repo::{self, bind, PhotoChange, PhotoQuery};
+use super::filter::ListParams;
+use super::repo::query;
+use super::repo::{self, Access, PhotoChange};
 use super::signing::{PhotoKey, UrlSigner};
-use super::visibility::{
-    album_visible_sql, ensure_can_modify, family_scope_sql, photo_detail_sql, photo_visible_sql,
-};
-use super::{Photo, PhotoError, Status, Step, Viewer};
+use super::visibility::ensure_can_modify;
+use super::{Photo, PhotoError, Viewer};
 use crate::auth::Caller;
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
@@ -50,122 +47,50 @@ impl Catalog {
 
     /// A photo the viewer may see (their own trashed ones included).
     pub async fn get_photo(&self, viewer: Viewer, id: i64) -> Result<Photo, AppError> {
-        let condition = photo_detail_sql(viewer);
         self.db
             .run(move |conn| {
-                Ok(repo::find_photo(conn, id, viewer, &condition)?.ok_or(PhotoError::NotFound)?)
+                Ok(repo::find_photo(conn, id, Access::Viewer(viewer))?
+                    .ok_or(PhotoError::NotFound)?)
             })
             .await
     }
 
-    /// Photos not in trash that `viewer` may see, narrowed by `params.scope` and the filters.
+    /// Any photo row (the daemon's own work), or `None` when it is gone.
+    pub async fn find_any(&self, id: i64) -> Result<Option<Photo>, AppError> {
+        self.db
+            .run(move |conn| Ok(repo::find_photo(conn, id, Access::Any)?))
+            .await
+    }
+
+    /// The page of photos `params` selects among those `viewer` may see (its scope says whose).
     pub async fn list_photos(
         &self,
         viewer: Viewer,
         params: ListParams,
     ) -> Result<(Vec<Photo>, i64), AppError> {
-        let (conditions, values) = self.photo_filter(viewer, &params).await?;
-        let query = PhotoQuery {
-            conditions,
-            params: values,
-            order_by: params.sort.0.sql(params.sort.1),
-            limit: params.limit,
-            offset: params.offset,
-        };
+        self.ensure_album_visible(viewer, params.album_id).await?;
         self.db
-            .run(move |conn| Ok(repo::list_photos(conn, viewer, &query)?))
+            .run(move |conn| Ok(query::list_photos(conn, viewer, &params)?))
             .await
     }
 
-    /// The WHERE conditions (over `p`) and their parameters for `params`; `AlbumNotFound` when
-    /// the album filter names an album the viewer cannot see.
-    pub async fn photo_filter(
+    /// `AlbumNotFound` when a filter names an album the viewer cannot see.
+    pub async fn ensure_album_visible(
         &self,
         viewer: Viewer,
-        params: &ListParams,
-    ) -> Result<(Vec<String>, Vec<Value>), AppError> {
-        let me = viewer.user_id().unwrap_or(-1);
-        let mut conditions = vec!["p.deleted_at IS NULL".to_string()];
-        conditions.push(match params.scope {
-            Scope::Mine => format!("p.owner_id = {me}"),
-            Scope::Family => family_scope_sql(me),
-            Scope::Visible => photo_visible_sql(viewer),
-            Scope::Public => "p.visibility = 'public'".into(),
-        });
-        let mut values: Vec<Value> = Vec::new();
-        if let Some(album) = params.album_id {
-            let album_visible = album_visible_sql(viewer);
-            let found = self
-                .db
-                .run(move |conn| Ok(repo::album_exists(conn, album, &album_visible)?))
-                .await?;
-            if !found {
-                return Err(PhotoError::AlbumNotFound.into());
-            }
-            bind(
-                &mut conditions,
-                &mut values,
-                "EXISTS (SELECT 1 FROM album_photos x WHERE x.album_id = ? AND x.photo_id = p.id)",
-                Value::Integer(album),
-            );
+        album: Option<i64>,
+    ) -> Result<(), AppError> {
+        let Some(album) = album else {
+            return Ok(());
+        };
+        let visible = self
+            .db
+            .run(move |conn| Ok(query::album_visible(conn, viewer, album)?))
+            .await?;
+        if !visible {
+            return Err(PhotoError::AlbumNotFound.into());
         }
-        if let Some(owner) = params.owner_id {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.owner_id = ?",
-                Value::Integer(owner),
-            );
-        }
-        if let Some(tag) = params.tag.clone() {
-            bind(
-                &mut conditions,
-                &mut values,
-                "EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.name = ? COLLATE NOCASE)",
-                Value::Text(tag),
-            );
-        }
-        if let Some(favorite) = params.favorite {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.is_favorite = ?",
-                Value::Integer(favorite as i64),
-            );
-        }
-        if let Some(year) = params.year {
-            bind(
-                &mut conditions,
-                &mut values,
-                "CAST(strftime('%Y', coalesce(p.taken_at, p.created_at), 'unixepoch') AS INTEGER) = ?",
-                Value::Integer(year.into()),
-            );
-        }
-        if let Some(month) = params.month {
-            bind(
-                &mut conditions,
-                &mut values,
-                "CAST(strftime('%m', coalesce(p.taken_at, p.created_at), 'unixepoch') AS INTEGER) = ?",
-                Value::Integer(month.into()),
-            );
-        }
-        if let Some(visibility) = params.visibility {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.visibility = ?",
-                Value::Text(visibility.as_str().into()),
-            );
-        }
-        if let Some(status) = params.status {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.status = ?",
-                Value::Text(status.as_str().into()),
-            );
-        }
-        Ok((conditions, values))
+        Ok(())
     }
 
     /// Changes a photo; `tags` replaces its manual tags (AI tags stay).
@@ -188,23 +113,13 @@ impl Catalog {
                 repo::update_photo(&tx, id, &change, now())?;
                 if let Some(tags) = tags {
                     let weighted: Vec<(String, f64)> = tags.into_iter().map(|t| (t, 1.0)).collect();
-                    repo::replace_tags(&tx, id, "manual", &weighted)?;
+                    repo::tags::replace_tags(&tx, id, "manual", &weighted)?;
                 }
                 tx.commit()?;
                 Ok(())
             })
             .await?;
         self.get_photo(viewer, id).await
-    }
-
-    pub async fn photo_status(
-        &self,
-        viewer: Viewer,
-        id: i64,
-    ) -> Result<(Status, Vec<Step>), AppError> {
-        let photo = self.get_photo(viewer, id).await?;
-        let steps = self.db.run(move |conn| Ok(repo::steps(conn, id)?)).await?;
-        Ok((photo.status, steps))
     }
 
     /// Which of `checksums` (SHA-256 hex) the caller already has.
@@ -246,8 +161,8 @@ impl Catalog {
         let user = caller.user_id;
         self.db
             .run(move |conn| {
-                repo::set_like(conn, id, user, liked, now())?;
-                Ok(repo::like_state(conn, id, user)?)
+                repo::tags::set_like(conn, id, user, liked, now())?;
+                Ok(repo::tags::like_state(conn, id, user)?)
             })
             .await
     }
@@ -270,7 +185,7 @@ impl Catalog {
             Some(signature) => {
                 let found = self
                     .db
-                    .run(move |conn| Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?))
+                    .run(move |conn| Ok(repo::find_photo(conn, id, Access::Any)?))
                     .await?;
                 found.filter(|photo| {
                     let key = PhotoKey {

@@ -366,7 +366,7 @@ impl Ingest {
         let found = self
             .db
             .run(move |conn| {
-                Ok(repo::find_photo(conn, existing, Viewer::Anonymous, "1")?
+                Ok(repo::find_photo(conn, existing, repo::Access::Any)?
                     .ok_or(PhotoError::NotFound)?)
             })
             .await;

@@ -4,6 +4,7 @@ use super::{Checked, Ingest, Ingested, Meta};
 use crate::catalog::repo::{self, NewPhoto};
 use crate::catalog::{CameraInfo, Location as GpsLocation, Viewer};
 use crate::error::AppError;
+use crate::processing::repo as steps_repo;
 use crate::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
 use crate::sharing::members::{add_own_photo, check_album_accepts, insert_member, touch_album};
 use crate::storage::Location;
@@ -62,13 +63,13 @@ impl Ingest {
                     let owner = meta.owner.user_id;
                     return Ok(Err(repo::find_by_checksum(&tx, owner, &checked.checksum)?));
                 };
-                repo::set_step(&tx, id, "stored", "done", None, created_at)?;
+                steps_repo::set_step(&tx, id, "stored", "done", None, created_at)?;
                 let exif_step = if checked.exif.is_empty() {
                     "skipped"
                 } else {
                     "done"
                 };
-                repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
+                steps_repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
                 queue_step_in(&tx, &MakeThumbnails { photo_id: id }, created_at)?;
                 if let Some(album) = meta.album_id {
                     insert_member(&tx, album, id, created_at)?;
@@ -77,7 +78,14 @@ impl Ingest {
                 if tagging {
                     queue_step_in(&tx, &TagPhoto { photo_id: id }, created_at)?;
                 } else {
-                    repo::set_step(&tx, id, "tags", "skipped", Some(TAGGING_OFF), created_at)?;
+                    steps_repo::set_step(
+                        &tx,
+                        id,
+                        "tags",
+                        "skipped",
+                        Some(TAGGING_OFF),
+                        created_at,
+                    )?;
                 }
                 tx.commit()?;
                 Ok(Ok(id))

@@ -1,14 +1,16 @@
 //! Background processing of photos: thumbnails, EXIF again and AI tags as job kinds (photo
 //! steps), and what a step's end means for a photo's status.
 
+pub mod repo;
+
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::repo;
+use crate::catalog::repo::{self as catalog_repo, Access};
 use crate::catalog::service::file_key;
 use crate::catalog::visibility::ensure_can_modify;
-use crate::catalog::{CameraInfo, Catalog, Location, Photo, PhotoError, Status, Viewer};
+use crate::catalog::{CameraInfo, Catalog, Location, Photo, PhotoError, Status, Step, Viewer};
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
 use crate::jobs::{self, Failure, JobContext, JobError, JobHandler, JobKind, Jobs, Priority};
@@ -139,7 +141,7 @@ where
         async move {
             let found = processing
                 .db
-                .run(move |conn| Ok(repo::find_photo(conn, photo_id, Viewer::Anonymous, "1")?))
+                .run(move |conn| Ok(catalog_repo::find_photo(conn, photo_id, Access::Any)?))
                 .await
                 .map_err(retry)?;
             let Some(photo) = found else {
@@ -300,7 +302,7 @@ impl Processing {
                     .map(|t| (t.name, f64::from(t.confidence)))
                     .collect();
                 let tx = conn.transaction()?;
-                repo::replace_tags(&tx, id, "ai", &weighted)?;
+                catalog_repo::tags::replace_tags(&tx, id, "ai", &weighted)?;
                 tx.commit()?;
                 Ok(())
             })
@@ -325,7 +327,7 @@ impl Processing {
         self.db
             .run(move |conn| {
                 let camera = CameraInfo::from_exif(&data);
-                repo::set_exif(
+                catalog_repo::set_exif(
                     conn,
                     id,
                     &camera,
@@ -363,6 +365,17 @@ impl Processing {
             .await
     }
 
+    /// A photo's status with each of its steps.
+    pub async fn photo_status(
+        &self,
+        viewer: Viewer,
+        id: i64,
+    ) -> Result<(Status, Vec<Step>), AppError> {
+        let photo = self.catalog.get_photo(viewer, id).await?;
+        let steps = self.db.run(move |conn| Ok(repo::steps(conn, id)?)).await?;
+        Ok((photo.status, steps))
+    }
+
     /// Queues `steps` (default: exif and thumbnails) again for a photo the viewer may change.
     pub async fn reprocess(
         &self,
@@ -384,7 +397,10 @@ impl Processing {
     /// many photos.
     pub async fn reprocess_all(&self, steps: Vec<String>) -> Result<usize, AppError> {
         check_steps(&steps)?;
-        let ids = self.db.run(|conn| Ok(repo::live_photo_ids(conn)?)).await?;
+        let ids = self
+            .db
+            .run(|conn| Ok(catalog_repo::live_photo_ids(conn)?))
+            .await?;
         for id in &ids {
             self.queue_steps(*id, steps.clone()).await?;
         }
@@ -435,7 +451,7 @@ fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Re
         (false, Some(f)) => (Status::Failed, f.error.clone()),
         (false, None) => (Status::Ready, None),
     };
-    repo::set_status(conn, id, status, reason.as_deref(), now)
+    catalog_repo::set_status(conn, id, status, reason.as_deref(), now)
 }
 
 pub fn default_steps() -> Vec<String> {

@@ -1,9 +1,11 @@
 //! SQL for albums and album likes.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::Album;
-use crate::catalog::visibility::photo_visible_sql;
+use crate::catalog::repo::visibility::{
+    album_family_scope_sql, album_visible_sql, photo_visible_sql,
+};
 use crate::catalog::{Viewer, Visibility};
 
 /// Columns read by `album_from_row`; counts and cover are over what `viewer` may see.
@@ -74,14 +76,13 @@ fn mark_public_covers(conn: &Connection, albums: &mut [Album]) -> rusqlite::Resu
     Ok(())
 }
 
-/// One album, if `condition` (over `a`) holds for it.
-pub fn find_album(
-    conn: &Connection,
-    id: i64,
-    viewer: Viewer,
-    condition: &str,
-) -> rusqlite::Result<Option<Album>> {
-    let sql = format!("{} WHERE a.id = ?1 AND {condition}", album_select(viewer));
+/// One album, if `viewer` may see it.
+pub fn find_album(conn: &Connection, id: i64, viewer: Viewer) -> rusqlite::Result<Option<Album>> {
+    let sql = format!(
+        "{} WHERE a.id = ?1 AND {}",
+        album_select(viewer),
+        album_visible_sql(viewer)
+    );
     let Some(album) = conn.query_row(&sql, [id], album_from_row).optional()? else {
         return Ok(None);
     };
@@ -91,27 +92,102 @@ pub fn find_album(
     Ok(Some(album))
 }
 
-/// One page of albums matching `condition` and the total.
+/// Which albums a listing covers, always among those the viewer may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlbumScope {
+    /// The viewer's own.
+    Mine,
+    /// The viewer's and those their family shares with them.
+    Family,
+    /// Public albums (the community feed).
+    Public,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlbumSort {
+    CreatedAt,
+    UpdatedAt,
+    Title,
+    Likes,
+}
+
+impl AlbumSort {
+    /// `created_at`, `-likes`, ...; `None` for an unknown field.
+    pub fn parse(text: &str) -> Option<(AlbumSort, bool)> {
+        let (field, descending) = crate::catalog::filter::split_sort(text);
+        let key = match field {
+            "created_at" => AlbumSort::CreatedAt,
+            "updated_at" => AlbumSort::UpdatedAt,
+            "title" => AlbumSort::Title,
+            "likes" | "like_count" => AlbumSort::Likes,
+            _ => return None,
+        };
+        Some((key, descending))
+    }
+}
+
+fn order_by((key, descending): (AlbumSort, bool)) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let column = match key {
+        AlbumSort::CreatedAt => "a.created_at",
+        AlbumSort::UpdatedAt => "a.updated_at",
+        AlbumSort::Title => "a.title COLLATE NOCASE",
+        AlbumSort::Likes => "like_count",
+    };
+    format!("{column} {dir}, a.id {dir}")
+}
+
+#[derive(Debug, Clone)]
+pub struct AlbumListParams {
+    pub scope: AlbumScope,
+    /// `Some(None)`: top-level albums only; `Some(Some(id))`: children of `id`.
+    pub parent: Option<Option<i64>>,
+    pub sort: (AlbumSort, bool),
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of the albums `params` selects among those `viewer` may see, and the total.
 pub fn list_albums(
     conn: &Connection,
     viewer: Viewer,
-    condition: &str,
-    order_by: &str,
-    limit: i64,
-    offset: i64,
+    params: &AlbumListParams,
 ) -> rusqlite::Result<(Vec<Album>, i64)> {
+    let me = viewer.user_id().unwrap_or(-1);
+    let mut conditions = vec![album_visible_sql(viewer)];
+    conditions.push(match params.scope {
+        AlbumScope::Mine => format!("a.owner_id = {me}"),
+        AlbumScope::Family => album_family_scope_sql(me),
+        AlbumScope::Public => "a.visibility = 'public'".into(),
+    });
+    let parent = match params.parent {
+        None => None,
+        Some(None) => {
+            conditions.push("a.parent_id IS NULL".into());
+            None
+        }
+        Some(Some(parent)) => {
+            conditions.push("a.parent_id = ?1".into());
+            Some(parent)
+        }
+    };
+    let condition = conditions.join(" AND ");
+    let args = params_from_iter(parent);
     let total = conn.query_row(
         &format!("SELECT count(*) FROM albums a WHERE {condition}"),
-        [],
+        args.clone(),
         |r| r.get(0),
     )?;
     let sql = format!(
-        "{} WHERE {condition} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
-        album_select(viewer)
+        "{} WHERE {condition} ORDER BY {} LIMIT {} OFFSET {}",
+        album_select(viewer),
+        order_by(params.sort),
+        params.limit,
+        params.offset
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut albums = stmt
-        .query_map([], album_from_row)?
+        .query_map(args, album_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     mark_public_covers(conn, &mut albums)?;
     Ok((albums, total))
@@ -216,16 +292,18 @@ pub fn owned_live_photos(conn: &Connection, id: i64, owner: i64) -> rusqlite::Re
 }
 
 /// Photo `photo` is in album `id`, not in trash, and `condition` (over `p`) holds for it.
+/// Whether `photo` is a live photo of album `id` that `viewer` may see.
 pub fn has_live_photo(
     conn: &Connection,
     id: i64,
     photo: i64,
-    condition: &str,
+    viewer: Viewer,
 ) -> rusqlite::Result<bool> {
     conn.query_row(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
-             WHERE ap.album_id = ?1 AND p.id = ?2 AND p.deleted_at IS NULL AND {condition})"
+             WHERE ap.album_id = ?1 AND p.id = ?2 AND p.deleted_at IS NULL AND {})",
+            photo_visible_sql(viewer)
         ),
         params![id, photo],
         |r| r.get(0),

@@ -4,71 +4,15 @@
 use rusqlite::Connection;
 
 use super::album_repo::{self, AlbumChange, NewAlbum};
+pub use super::album_repo::{AlbumListParams, AlbumScope, AlbumSort};
 use super::{Album, Sharing, SharingError};
 use crate::auth::Caller;
-use crate::catalog::filter::split_sort;
-use crate::catalog::visibility::{album_family_scope_sql, album_visible_sql, photo_visible_sql};
 use crate::catalog::{Viewer, Visibility};
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 5000;
-
-/// Which albums a listing covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlbumScope {
-    /// The caller's own.
-    Mine,
-    /// The caller's and those their family shares with them.
-    Family,
-    /// Public albums (the community feed).
-    Public,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlbumSort {
-    CreatedAt,
-    UpdatedAt,
-    Title,
-    Likes,
-}
-
-impl AlbumSort {
-    /// `created_at`, `-likes`, ...; `None` for an unknown field.
-    pub fn parse(text: &str) -> Option<(AlbumSort, bool)> {
-        let (field, descending) = split_sort(text);
-        let key = match field {
-            "created_at" => AlbumSort::CreatedAt,
-            "updated_at" => AlbumSort::UpdatedAt,
-            "title" => AlbumSort::Title,
-            "likes" | "like_count" => AlbumSort::Likes,
-            _ => return None,
-        };
-        Some((key, descending))
-    }
-
-    fn sql(self, descending: bool) -> String {
-        let dir = if descending { "DESC" } else { "ASC" };
-        let column = match self {
-            AlbumSort::CreatedAt => "a.created_at",
-            AlbumSort::UpdatedAt => "a.updated_at",
-            AlbumSort::Title => "a.title COLLATE NOCASE",
-            AlbumSort::Likes => "like_count",
-        };
-        format!("{column} {dir}, a.id {dir}")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct AlbumListParams {
-    pub scope: AlbumScope,
-    /// `Some(None)`: top-level albums only; `Some(Some(id))`: children of `id`.
-    pub parent: Option<Option<i64>>,
-    pub sort: (AlbumSort, bool),
-    pub limit: i64,
-    pub offset: i64,
-}
 
 /// What the caller asked for when creating an album.
 #[derive(Debug, Clone)]
@@ -159,11 +103,9 @@ impl Sharing {
 
     /// An album the viewer may see.
     pub async fn get_album(&self, viewer: Viewer, id: i64) -> Result<Album, AppError> {
-        let condition = album_visible_sql(viewer);
         self.db
             .run(move |conn| {
-                Ok(album_repo::find_album(conn, id, viewer, &condition)?
-                    .ok_or(SharingError::AlbumNotFound)?)
+                Ok(album_repo::find_album(conn, id, viewer)?.ok_or(SharingError::AlbumNotFound)?)
             })
             .await
     }
@@ -184,31 +126,8 @@ impl Sharing {
         viewer: Viewer,
         params: AlbumListParams,
     ) -> Result<(Vec<Album>, i64), AppError> {
-        let me = viewer.user_id().unwrap_or(-1);
-        let mut conditions = vec![album_visible_sql(viewer)];
-        conditions.push(match params.scope {
-            AlbumScope::Mine => format!("a.owner_id = {me}"),
-            AlbumScope::Family => album_family_scope_sql(me),
-            AlbumScope::Public => "a.visibility = 'public'".into(),
-        });
-        match params.parent {
-            None => {}
-            Some(None) => conditions.push("a.parent_id IS NULL".into()),
-            Some(Some(parent)) => conditions.push(format!("a.parent_id = {parent}")),
-        }
-        let condition = conditions.join(" AND ");
-        let order_by = params.sort.0.sql(params.sort.1);
         self.db
-            .run(move |conn| {
-                Ok(album_repo::list_albums(
-                    conn,
-                    viewer,
-                    &condition,
-                    &order_by,
-                    params.limit,
-                    params.offset,
-                )?)
-            })
+            .run(move |conn| Ok(album_repo::list_albums(conn, viewer, &params)?))
             .await
     }
 
@@ -278,10 +197,9 @@ impl Sharing {
     /// Chooses the cover: a live photo in the album that the caller can see.
     pub async fn set_cover(&self, viewer: Viewer, id: i64, photo: i64) -> Result<Album, AppError> {
         self.album_to_change(viewer, id).await?;
-        let visible = photo_visible_sql(viewer);
         self.db
             .run(move |conn| {
-                if !album_repo::has_live_photo(conn, id, photo, &visible)? {
+                if !album_repo::has_live_photo(conn, id, photo, viewer)? {
                     return Err(ValidationErrors::single(
                         "photo_id",
                         "must be a photo in this album",

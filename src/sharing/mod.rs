@@ -6,6 +6,7 @@ pub mod albums;
 pub mod family;
 pub mod family_repo;
 pub mod members;
+pub mod members_repo;
 
 use crate::catalog::Visibility;
 use crate::db::Db;

@@ -2,12 +2,15 @@
 //! stays where it is: trash only hides it), restore moves it back, purge removes the row first
 //! and then Photox's files, so no row ever points at a missing file.
 
+pub mod repo;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Accounts, Caller};
-use crate::catalog::repo::{self, PhotoQuery};
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::repo::{self as catalog_repo, Access};
 use crate::catalog::service::file_key;
 use crate::catalog::visibility::ensure_can_modify;
 use crate::catalog::{Catalog, Photo, PhotoError, Viewer};
@@ -132,20 +135,11 @@ impl Trash {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Photo>, i64), AppError> {
-        let me = caller.user_id;
-        let viewer = Viewer::User(*caller);
-        let query = PhotoQuery {
-            conditions: vec![
-                format!("p.owner_id = {me}"),
-                "p.deleted_at IS NOT NULL".into(),
-            ],
-            params: Vec::new(),
-            order_by: "p.deleted_at DESC, p.id DESC".into(),
-            limit,
-            offset,
-        };
-        self.db
-            .run(move |conn| Ok(repo::list_photos(conn, viewer, &query)?))
+        let mut params = ListParams::page(Scope::Mine, limit, offset);
+        params.trash = true;
+        params.sort = (SortKey::DeletedAt, true);
+        self.catalog
+            .list_photos(Viewer::User(*caller), params)
             .await
     }
 
@@ -189,7 +183,7 @@ impl Trash {
     pub async fn purge_owner(&self, owner_id: i64) -> Result<usize, AppError> {
         let ids = self
             .db
-            .run(move |conn| Ok(repo::photo_ids_of_owner(conn, owner_id)?))
+            .run(move |conn| Ok(catalog_repo::photo_ids_of_owner(conn, owner_id)?))
             .await?;
         self.purge_ids(ids).await
     }
@@ -199,7 +193,7 @@ impl Trash {
         for id in ids {
             let found = self
                 .db
-                .run(move |conn| Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?))
+                .run(move |conn| Ok(catalog_repo::find_photo(conn, id, Access::Any)?))
                 .await?;
             if let Some(photo) = found {
                 self.remove_for_good(photo).await?;
