@@ -1,6 +1,6 @@
 //! Figures for `GET /stats` (API.md §11): per user, and for admins the whole system.
 
-use rusqlite::Connection;
+pub mod repo;
 
 use crate::db::Db;
 use crate::error::AppError;
@@ -35,56 +35,12 @@ pub struct SystemStats {
     pub mirror_pending: i64,
 }
 
-fn user_stats(conn: &Connection, user: i64) -> rusqlite::Result<UserStats> {
-    conn.query_row(
-        "SELECT
-            (SELECT count(*) FROM photos WHERE owner_id = ?1 AND deleted_at IS NULL),
-            (SELECT count(*) FROM albums WHERE owner_id = ?1),
-            (SELECT count(DISTINCT lower(t.name)) FROM photo_tags t JOIN photos p ON p.id = t.photo_id
-             WHERE p.owner_id = ?1 AND p.deleted_at IS NULL),
-            (SELECT coalesce(sum(size), 0) FROM photos WHERE owner_id = ?1 AND deleted_at IS NULL),
-            (SELECT coalesce(sum(size), 0) FROM photos WHERE owner_id = ?1 AND deleted_at IS NOT NULL)",
-        [user],
-        |r| {
-            Ok(UserStats {
-                photos: r.get(0)?,
-                albums: r.get(1)?,
-                tags: r.get(2)?,
-                storage_used_bytes: r.get(3)?,
-                trash_bytes: r.get(4)?,
-            })
-        },
-    )
-}
-
-fn system_stats(conn: &Connection) -> rusqlite::Result<SystemStats> {
-    conn.query_row(
-        "SELECT
-            (SELECT count(*) FROM users),
-            (SELECT count(*) FROM photos WHERE deleted_at IS NULL),
-            (SELECT coalesce(sum(size), 0) FROM photos),
-            (SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')),
-            (SELECT count(*) FROM jobs WHERE state = 'failed')",
-        [],
-        |r| {
-            Ok(SystemStats {
-                users: r.get(0)?,
-                photos: r.get(1)?,
-                storage_used_bytes: r.get(2)?,
-                jobs_pending: r.get(3)?,
-                jobs_failed: r.get(4)?,
-                ..Default::default()
-            })
-        },
-    )
-}
-
 pub async fn for_user(db: &Db, user: i64) -> Result<UserStats, AppError> {
-    db.run(move |conn| Ok(user_stats(conn, user)?)).await
+    db.run(move |conn| Ok(repo::user_stats(conn, user)?)).await
 }
 
 pub async fn for_system(db: &Db, storage: &Storage) -> Result<SystemStats, AppError> {
-    let mut stats = db.run(|conn| Ok(system_stats(conn)?)).await?;
+    let mut stats = db.run(|conn| Ok(repo::system_stats(conn)?)).await?;
     stats.disk_free_bytes = storage.free_bytes()?;
     Ok(stats)
 }

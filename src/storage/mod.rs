@@ -4,6 +4,7 @@
 //! storage key (its uuid) wherever the original is.
 
 pub mod files;
+pub mod repo;
 pub mod verify;
 pub mod work;
 
