@@ -12,6 +12,7 @@ use tokio::signal::unix::Signal;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::account_removal::AccountRemoval;
 use crate::auth::tokens::TokenKeys;
 use crate::auth::Accounts;
 use crate::batch::Batch;
@@ -60,6 +61,7 @@ struct StateInner {
     batch: Batch,
     ingest: Ingest,
     sharing: Sharing,
+    account_removal: AccountRemoval,
     search: Search,
     jobs: Jobs,
     limiter: RateLimiter,
@@ -124,7 +126,7 @@ impl AppState {
         let batch = Batch::new(catalog.clone(), trash.clone(), members.clone());
         let ingest = Ingest::new(
             db.clone(),
-            storage,
+            storage.clone(),
             WorkDir::create(&data_dir)?,
             jobs.clone(),
             ingest::Limits {
@@ -144,6 +146,7 @@ impl AppState {
         trash.register_jobs(&jobs);
         accounts.register_jobs(&jobs);
         let sharing = Sharing::new(db.clone(), trash.clone());
+        let account_removal = AccountRemoval::new(db.clone(), storage, accounts.clone());
         let search = Search::new(db.clone(), catalog.clone());
         Ok(Self {
             inner: Arc::new(StateInner {
@@ -160,6 +163,7 @@ impl AppState {
                 batch,
                 ingest,
                 sharing,
+                account_removal,
                 search,
                 jobs,
                 limiter: RateLimiter::default(),
@@ -216,6 +220,10 @@ impl AppState {
 
     pub fn sharing(&self) -> &Sharing {
         &self.inner.sharing
+    }
+
+    pub fn account_removal(&self) -> &AccountRemoval {
+        &self.inner.account_removal
     }
 
     pub fn search(&self) -> &Search {

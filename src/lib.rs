@@ -1,5 +1,6 @@
 //! Photox: a self-hosted photo daemon for home NAS boxes.
 
+pub mod account_removal;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -153,9 +153,10 @@ impl From<AppError> for ApiError {
             },
             AppError::User(e) => match e {
                 UserError::NotFound | UserError::SessionNotFound => ApiError::not_found(msg),
-                UserError::UsernameTaken | UserError::LastAdmin | UserError::OwnsPhotos => {
-                    ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg)
-                }
+                UserError::UsernameTaken
+                | UserError::LastAdmin
+                | UserError::OwnsPhotos
+                | UserError::DeleteSelf => ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg),
             },
             AppError::Media(e) => match e {
                 MediaError::Unsupported => {

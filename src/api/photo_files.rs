@@ -2,6 +2,7 @@
 //! Last-Modified, Cache-Control, 304 and Range. A signed URL (from a Photo's `urls`) works
 //! without an Authorization header; public photos need neither.
 
+use crate::db::ids::PhotoId;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use poem::web::Data;
 use poem::Request;
@@ -113,7 +114,7 @@ impl PhotoFilesApi {
         let viewer = Viewer::from(auth.0);
         let (photo, path) = state
             .catalog()
-            .photo_file(viewer, id.0, size.rendition(), signature)
+            .photo_file(viewer, PhotoId(id.0), size.rendition(), signature)
             .await?;
         let file = super::static_file::respond(req, &path).await?;
         let public = photo.visibility == Visibility::Public && photo.deleted_at.is_none();

@@ -1,6 +1,7 @@
 //! Receiving a multipart photo upload: parts are read in order and each file is stored as
 //! its part arrives (shared by `POST /photos` and, later, album uploads).
 
+use crate::db::ids::AlbumId;
 use poem::http::StatusCode;
 use poem_openapi::Object;
 
@@ -73,11 +74,10 @@ fn apply_text_field(meta: &mut Meta, name: &str, value: String) -> ApiResult<()>
                 .ok_or_else(|| invalid("must be private, family or public", "INVALID_VALUE"))?
         }
         "album_id" => {
-            meta.album_id = Some(
-                value
-                    .parse()
-                    .map_err(|_| invalid("must be an integer", "INVALID_FORMAT"))?,
-            )
+            meta.album_id =
+                Some(AlbumId(value.parse().map_err(|_| {
+                    invalid("must be an integer", "INVALID_FORMAT")
+                })?))
         }
         _ => {}
     }
@@ -111,7 +111,7 @@ pub async fn receive_upload(
     state: &AppState,
     caller: &Caller,
     body: MultipartBody,
-    album_id: Option<i64>,
+    album_id: Option<AlbumId>,
 ) -> ApiResult<UploadResponse> {
     let mut form = body.0;
     let mut meta = Meta {

@@ -1,5 +1,6 @@
 //! `/api/v1/photos`: upload, exists, list, detail, status, update, trash, reprocess, likes.
 
+use crate::db::ids::{AlbumId, PhotoId};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
@@ -181,7 +182,7 @@ impl PhotosApi {
     ) -> Reply<Ok<ExistsResponse>> {
         let found = state.catalog().existing(&auth.0, body.0.checksums).await?;
         Result::Ok(Envelope(ExistsResponse {
-            existing: found.into_iter().collect(),
+            existing: found.into_iter().map(|(sum, id)| (sum, id.get())).collect(),
         }))
     }
 
@@ -215,7 +216,7 @@ impl PhotosApi {
         let params = ListParams {
             scope: scope.0.into(),
             owner_id: None,
-            album_id: album_id.0,
+            album_id: album_id.0.map(AlbumId),
             tag: tag.0.filter(|t| !t.trim().is_empty()),
             favorite: favorite.0,
             year: year.0,
@@ -273,7 +274,7 @@ impl PhotosApi {
     ) -> Reply<Ok<PhotoResponse>, NotFound> {
         let photo = state
             .catalog()
-            .get_photo(Viewer::from(auth.0), id.0)
+            .get_photo(Viewer::from(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(Envelope(present(&state, photo)))
     }
@@ -288,7 +289,7 @@ impl PhotosApi {
     ) -> Reply<Ok<PhotoStatusResponse>, NotFound> {
         let (status, steps) = state
             .processing()
-            .photo_status(Viewer::User(auth.0), id.0)
+            .photo_status(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         let steps = steps
             .into_iter()
@@ -341,7 +342,7 @@ impl PhotosApi {
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
             .trash()
-            .trash_photo(Viewer::User(auth.0), id.0)
+            .trash_photo(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(empty())
     }
@@ -356,7 +357,7 @@ impl PhotosApi {
     ) -> Reply<Ok<PhotoResponse>, (Forbidden, NotFound, Conflict)> {
         let photo = state
             .trash()
-            .restore_photo(Viewer::User(auth.0), id.0)
+            .restore_photo(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(Envelope(present(&state, photo)))
     }
@@ -371,7 +372,7 @@ impl PhotosApi {
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
             .trash()
-            .purge_photo(Viewer::User(auth.0), id.0)
+            .purge_photo(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(empty())
     }
@@ -392,7 +393,7 @@ impl PhotosApi {
             .map(|steps| steps.iter().map(|s| s.as_str().to_string()).collect());
         state
             .processing()
-            .reprocess(Viewer::User(auth.0), id.0, steps)
+            .reprocess(Viewer::User(auth.0), PhotoId(id.0), steps)
             .await?;
         Result::Ok(Envelope(Null))
     }
@@ -405,7 +406,10 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Reply<Ok<LikeResponse>, NotFound> {
-        let (like_count, liked_by_me) = state.catalog().set_like(&auth.0, id.0, true).await?;
+        let (like_count, liked_by_me) = state
+            .catalog()
+            .set_like(&auth.0, PhotoId(id.0), true)
+            .await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
             liked_by_me,
@@ -420,7 +424,10 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Reply<Ok<LikeResponse>, NotFound> {
-        let (like_count, liked_by_me) = state.catalog().set_like(&auth.0, id.0, false).await?;
+        let (like_count, liked_by_me) = state
+            .catalog()
+            .set_like(&auth.0, PhotoId(id.0), false)
+            .await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
             liked_by_me,
@@ -449,7 +456,7 @@ async fn update_photo(
     };
     let photo = state
         .catalog()
-        .update_photo(Viewer::User(caller), id, change, b.tags)
+        .update_photo(Viewer::User(caller), PhotoId(id), change, b.tags)
         .await?;
     Result::Ok(Envelope(present(state, photo)))
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/stats` and the admin views `/api/v1/admin/*` (API.md §11).
 
+use crate::db::ids::UserId;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
@@ -131,7 +132,7 @@ fn job_response(jobs: &Jobs, j: JobRow) -> JobResponse {
         .ok()
         .and_then(|v| v.get("photo_id").and_then(serde_json::Value::as_i64));
     JobResponse {
-        id: j.id,
+        id: j.id.get(),
         kind: j.kind,
         photo_id,
         state: JobState::parse(&j.state).unwrap_or(JobState::Failed),
@@ -196,7 +197,7 @@ impl StatsApi {
             .map_err(crate::error::AppError::from)?;
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let params = ListParams {
-            owner_id: user_id.0,
+            owner_id: user_id.0.map(UserId),
             sort: parse_sort(sort.0, req)?,
             ..ListParams::page(Scope::Visible, paging.per_page, paging.offset())
         };

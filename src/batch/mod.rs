@@ -5,6 +5,7 @@ use crate::catalog::repo::{self, PhotoChange};
 use crate::catalog::service::normalize_tags;
 use crate::catalog::visibility::ensure_can_modify;
 use crate::catalog::{Catalog, PhotoError, Viewer, Visibility};
+use crate::db::ids::{AlbumId, PhotoId};
 use crate::error::{AppError, ValidationErrors};
 use crate::sharing::members::Members;
 use crate::trash::Trash;
@@ -22,8 +23,8 @@ pub enum BatchAction {
     SetVisibility(Visibility),
     AddTags(Vec<String>),
     RemoveTags(Vec<String>),
-    AddToAlbum(i64),
-    RemoveFromAlbum(i64),
+    AddToAlbum(AlbumId),
+    RemoveFromAlbum(AlbumId),
 }
 
 /// One action over many photos, through the services that own each kind of change.
@@ -47,9 +48,9 @@ impl Batch {
     pub async fn batch(
         &self,
         caller: &Caller,
-        ids: Vec<i64>,
+        ids: Vec<PhotoId>,
         action: BatchAction,
-    ) -> Result<(Vec<i64>, Vec<(i64, AppError)>), AppError> {
+    ) -> Result<(Vec<PhotoId>, Vec<(PhotoId, AppError)>), AppError> {
         if ids.is_empty() || ids.len() > MAX_BATCH {
             return Err(ValidationErrors::single(
                 "photo_ids",
@@ -75,7 +76,12 @@ impl Batch {
         Ok((done, failed))
     }
 
-    async fn apply(&self, viewer: Viewer, id: i64, action: &BatchAction) -> Result<(), AppError> {
+    async fn apply(
+        &self,
+        viewer: Viewer,
+        id: PhotoId,
+        action: &BatchAction,
+    ) -> Result<(), AppError> {
         let change = |c: PhotoChange| async move {
             self.catalog
                 .update_photo(viewer, id, c, None)

@@ -2,6 +2,7 @@
 //! `repo`) always carries whose photos they are.
 
 use super::{Status, Visibility};
+use crate::db::ids::{AlbumId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -57,9 +58,9 @@ pub fn split_sort(text: &str) -> (&str, bool) {
 pub struct ListParams {
     pub scope: Scope,
     /// Photos of this owner only.
-    pub owner_id: Option<i64>,
+    pub owner_id: Option<UserId>,
     /// Photos in this album, which the viewer must be able to see (else `AlbumNotFound`).
-    pub album_id: Option<i64>,
+    pub album_id: Option<AlbumId>,
     pub tag: Option<String>,
     pub favorite: Option<bool>,
     pub year: Option<i32>,

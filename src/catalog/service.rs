@@ -1,5 +1,6 @@
 //! Reading and changing photos: detail, listing, update, status, likes, file lookup.
 
+use crate::db::ids::{AlbumId, PhotoId};
 use std::path::PathBuf;
 
 use super::filter::ListParams;
@@ -46,7 +47,7 @@ impl Catalog {
     }
 
     /// A photo the viewer may see (their own trashed ones included).
-    pub async fn get_photo(&self, viewer: Viewer, id: i64) -> Result<Photo, AppError> {
+    pub async fn get_photo(&self, viewer: Viewer, id: PhotoId) -> Result<Photo, AppError> {
         self.db
             .run(move |conn| {
                 Ok(repo::find_photo(conn, id, Access::Viewer(viewer))?
@@ -56,7 +57,7 @@ impl Catalog {
     }
 
     /// Any photo row (the daemon's own work), or `None` when it is gone.
-    pub async fn find_any(&self, id: i64) -> Result<Option<Photo>, AppError> {
+    pub async fn find_any(&self, id: PhotoId) -> Result<Option<Photo>, AppError> {
         self.db
             .run(move |conn| Ok(repo::find_photo(conn, id, Access::Any)?))
             .await
@@ -78,7 +79,7 @@ impl Catalog {
     pub async fn ensure_album_visible(
         &self,
         viewer: Viewer,
-        album: Option<i64>,
+        album: Option<AlbumId>,
     ) -> Result<(), AppError> {
         let Some(album) = album else {
             return Ok(());
@@ -97,7 +98,7 @@ impl Catalog {
     pub async fn update_photo(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: PhotoId,
         change: PhotoChange,
         tags: Option<Vec<String>>,
     ) -> Result<Photo, AppError> {
@@ -127,7 +128,7 @@ impl Catalog {
         &self,
         caller: &Caller,
         checksums: Vec<String>,
-    ) -> Result<Vec<(String, i64)>, AppError> {
+    ) -> Result<Vec<(String, PhotoId)>, AppError> {
         let mut errors = ValidationErrors::default();
         if checksums.len() > 1000 {
             errors.add("checksums", "at most 1000 per request", "TOO_LONG");
@@ -150,7 +151,7 @@ impl Catalog {
     pub async fn set_like(
         &self,
         caller: &Caller,
-        id: i64,
+        id: PhotoId,
         liked: bool,
     ) -> Result<(i64, bool), AppError> {
         let viewer = Viewer::User(*caller);
@@ -172,7 +173,7 @@ impl Catalog {
     pub async fn photo_file(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: PhotoId,
         rendition: Option<Rendition>,
         signature: Option<FileSignature>,
     ) -> Result<(Photo, PathBuf), AppError> {

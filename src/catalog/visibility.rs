@@ -10,6 +10,7 @@
 
 use crate::auth::Caller;
 use crate::catalog::{Photo, PhotoError};
+use crate::db::ids::UserId;
 
 /// Who is looking: nobody (public access) or a logged-in user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub enum Viewer {
 }
 
 impl Viewer {
-    pub fn user_id(&self) -> Option<i64> {
+    pub fn user_id(&self) -> Option<UserId> {
         match self {
             Viewer::Anonymous => None,
             Viewer::User(c) => Some(c.user_id),

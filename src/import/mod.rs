@@ -5,6 +5,7 @@
 pub mod repo;
 pub mod scan;
 
+use crate::db::ids::{AlbumId, UserId};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -278,11 +279,11 @@ fn checked_root(dir: &Path, data_dir: &Path) -> Result<PathBuf, AppError> {
 /// The owner's album titled `title` under `parent`, made (private) when missing.
 fn album_in(
     conn: &rusqlite::Connection,
-    owner: i64,
-    parent: Option<i64>,
+    owner: UserId,
+    parent: Option<AlbumId>,
     title: &str,
     now: i64,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<AlbumId> {
     if let Some(id) = album_repo::find_by_title(conn, owner, parent, title)? {
         return Ok(id);
     }

@@ -13,6 +13,7 @@ pub mod receive;
 pub mod recovery;
 mod row;
 
+use crate::db::ids::{AlbumId, ImportRootId, PhotoId};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,7 +62,7 @@ pub enum FileMode {
     /// Referenced where it is (an in-place import root, `path` relative to it): never written,
     /// moved or deleted.
     Reference {
-        root_id: i64,
+        root_id: ImportRootId,
         root: PathBuf,
         path: String,
     },
@@ -76,14 +77,14 @@ pub struct Meta {
     pub title: Option<String>,
     pub description: Option<String>,
     pub visibility: Visibility,
-    pub album_id: Option<i64>,
+    pub album_id: Option<AlbumId>,
     pub origin: Origin,
 }
 
 /// The photo a source became.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ingested {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
     /// The owner already had these bytes; `photo_id` is that photo.
     pub duplicate: bool,
 }
@@ -362,7 +363,7 @@ impl Ingest {
 
     /// A moved file the owner already has: deleted once the library's copy is found to hold the
     /// same bytes (and is not that very file).
-    async fn remove_moved_duplicate(&self, source: PathBuf, existing: i64) {
+    async fn remove_moved_duplicate(&self, source: PathBuf, existing: PhotoId) {
         let found = self
             .db
             .run(move |conn| {

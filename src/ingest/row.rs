@@ -3,6 +3,7 @@
 use super::{Checked, Ingest, Ingested, Meta};
 use crate::catalog::repo::{self, NewPhoto};
 use crate::catalog::{CameraInfo, Location as GpsLocation, Viewer};
+use crate::db::ids::PhotoId;
 use crate::error::AppError;
 use crate::processing::repo as steps_repo;
 use crate::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
@@ -20,7 +21,10 @@ pub(super) struct NewRow {
 impl Ingest {
     /// Commits the row with its steps, jobs and album membership. `Err(Some(id))`: the owner's
     /// photo `id` with the same bytes arrived meanwhile (the first one is kept).
-    pub(super) async fn commit(&self, new: NewRow) -> Result<Result<i64, Option<i64>>, AppError> {
+    pub(super) async fn commit(
+        &self,
+        new: NewRow,
+    ) -> Result<Result<PhotoId, Option<PhotoId>>, AppError> {
         let tagging = self.tagging;
         let committed = self
             .db
@@ -98,7 +102,7 @@ impl Ingest {
     }
 
     /// The owner already has these bytes: that photo, put into `meta.album_id` if one was named.
-    pub(super) async fn duplicate(&self, meta: &Meta, id: i64) -> Result<Ingested, AppError> {
+    pub(super) async fn duplicate(&self, meta: &Meta, id: PhotoId) -> Result<Ingested, AppError> {
         if let Some(album) = meta.album_id {
             let viewer = Viewer::User(meta.owner);
             self.db

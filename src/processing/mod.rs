@@ -3,6 +3,7 @@
 
 pub mod repo;
 
+use crate::db::ids::PhotoId;
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
@@ -60,7 +61,7 @@ pub trait PhotoStep: JobKind {
     /// count shows `failed` with its reason while it retries and never changes the status.
     const COUNTS_TOWARD_STATUS: bool = true;
 
-    fn photo_id(&self) -> i64;
+    fn photo_id(&self) -> PhotoId;
 }
 
 /// How a step's work ended when it did not fail.
@@ -74,19 +75,19 @@ pub enum StepOutcome {
 /// Make the thumbnail and the preview of a photo.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MakeThumbnails {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
 }
 
 /// Read a photo's EXIF again and store it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadExif {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
 }
 
 /// Tag a photo with the AI model (replaces its AI tags).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagPhoto {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
 }
 
 macro_rules! photo_step {
@@ -97,7 +98,7 @@ macro_rules! photo_step {
         }
         impl PhotoStep for $kind {
             const STEP: &'static str = $name;
-            fn photo_id(&self) -> i64 {
+            fn photo_id(&self) -> PhotoId {
                 self.photo_id
             }
         }
@@ -346,7 +347,7 @@ impl Processing {
     /// "processing"). Nothing happens when the photo is gone.
     async fn record_step(
         &self,
-        id: i64,
+        id: PhotoId,
         step: &str,
         status: &'static str,
         error: Option<String>,
@@ -369,7 +370,7 @@ impl Processing {
     pub async fn photo_status(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: PhotoId,
     ) -> Result<(Status, Vec<Step>), AppError> {
         let photo = self.catalog.get_photo(viewer, id).await?;
         let steps = self.db.run(move |conn| Ok(repo::steps(conn, id)?)).await?;
@@ -380,7 +381,7 @@ impl Processing {
     pub async fn reprocess(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: PhotoId,
         steps: Option<Vec<String>>,
     ) -> Result<(), AppError> {
         let steps = steps.unwrap_or_else(default_steps);
@@ -408,7 +409,7 @@ impl Processing {
     }
 
     /// Queues jobs for `steps` of photo `id` and marks them pending.
-    pub async fn queue_steps(&self, id: i64, steps: Vec<String>) -> Result<(), AppError> {
+    pub async fn queue_steps(&self, id: PhotoId, steps: Vec<String>) -> Result<(), AppError> {
         let tagging = self.tagger.is_some();
         self.db
             .run(move |conn| {
@@ -439,7 +440,7 @@ impl Processing {
 /// ready. A photo is never `failed` while another step is still at work, so a client that
 /// waits for the end of `processing` sees every step settled. Steps that do not count (a
 /// mirror copy) never hold a photo back nor fail it.
-fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+fn settle_status(conn: &rusqlite::Connection, id: PhotoId, now: i64) -> rusqlite::Result<()> {
     let mut steps = repo::steps(conn, id)?;
     steps.retain(|s| s.counts_toward_status);
     let failed = steps.iter().find(|s| s.status == "failed");

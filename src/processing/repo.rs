@@ -1,5 +1,6 @@
 //! SQL of photo steps (`photo_steps`): what happened to each photo after it arrived.
 
+use crate::db::ids::PhotoId;
 use rusqlite::{params, Connection};
 
 use crate::catalog::Step;
@@ -7,7 +8,7 @@ use crate::catalog::Step;
 /// Records how a step stands; nothing when the photo is gone (purged while its job ran).
 pub fn set_step(
     conn: &Connection,
-    photo_id: i64,
+    photo_id: PhotoId,
     name: &str,
     status: &str,
     error: Option<&str>,
@@ -26,7 +27,7 @@ pub fn set_step(
 /// photo's status.
 pub fn queue_step(
     conn: &Connection,
-    photo_id: i64,
+    photo_id: PhotoId,
     name: &str,
     counts_toward_status: bool,
     now: i64,
@@ -41,7 +42,7 @@ pub fn queue_step(
     Ok(())
 }
 
-pub fn steps(conn: &Connection, photo_id: i64) -> rusqlite::Result<Vec<Step>> {
+pub fn steps(conn: &Connection, photo_id: PhotoId) -> rusqlite::Result<Vec<Step>> {
     let mut stmt = conn.prepare(
         "SELECT name, status, error, counts_toward_status FROM photo_steps WHERE photo_id = ?1
          ORDER BY CASE name WHEN 'stored' THEN 0 WHEN 'exif' THEN 1 WHEN 'thumbnails' THEN 2

@@ -8,6 +8,7 @@ pub mod repo;
 use crate::catalog::filter::ListParams;
 use crate::catalog::Catalog;
 use crate::catalog::{Photo, Viewer};
+use crate::db::ids::UserId;
 use crate::db::Db;
 use crate::error::AppError;
 use query::TextQuery;
@@ -18,7 +19,7 @@ pub struct SearchFilters {
     pub q: Option<String>,
     /// All of these tags (case-insensitive).
     pub tags: Vec<String>,
-    pub uploader_id: Option<i64>,
+    pub uploader_id: Option<UserId>,
     /// Inclusive bounds in seconds on `taken_at`, else `created_at`: `[start, end)`.
     pub start: Option<i64>,
     pub end: Option<i64>,
@@ -84,7 +85,7 @@ impl Search {
     /// or by name.
     pub async fn tags(
         &self,
-        owner: i64,
+        owner: UserId,
         by_name: bool,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, AppError> {
@@ -96,7 +97,7 @@ impl Search {
     /// The caller's tags starting with `prefix`, then those containing it, most used first.
     pub async fn suggestions(
         &self,
-        owner: i64,
+        owner: UserId,
         text: String,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, AppError> {
@@ -108,7 +109,7 @@ impl Search {
     /// Tags used on at least `min_count` photos, most used first.
     pub async fn cloud(
         &self,
-        owner: i64,
+        owner: UserId,
         min_count: i64,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, AppError> {

@@ -1,6 +1,7 @@
 //! SQL of search: the typed filters and words turned into a WHERE clause (over the catalog's
 //! own, which carries who may see what), the matches, facets and tag lists.
 
+use crate::db::ids::{PhotoId, UserId};
 use std::collections::HashMap;
 
 use rusqlite::types::Value;
@@ -45,7 +46,7 @@ fn conditions(
         );
     }
     if let Some(uploader) = filters.uploader_id {
-        w.bind("p.owner_id = ?", Value::Integer(uploader));
+        w.bind("p.owner_id = ?", Value::Integer(uploader.get()));
     }
     if let Some(start) = filters.start {
         w.bind(
@@ -114,7 +115,7 @@ pub fn search(
             "SELECT id FROM temp.search_hits ORDER BY k{} {dir}, id {dir} LIMIT ?1 OFFSET ?2",
             query::sort_collation(key)
         ))?;
-        let ids: Vec<i64> = stmt
+        let ids: Vec<PhotoId> = stmt
             .query_map(params![list.limit, list.offset], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let photos = photo_repo::photos_by_ids(conn, viewer, &ids)?;
@@ -203,7 +204,7 @@ fn facets(conn: &Connection) -> rusqlite::Result<Facets> {
 /// Tags on `owner`'s live photos with photo counts; `min_count` drops rare ones.
 pub fn tag_counts(
     conn: &Connection,
-    owner: i64,
+    owner: UserId,
     min_count: Option<i64>,
     by_name: bool,
     limit: i64,
@@ -229,7 +230,7 @@ pub fn tag_counts(
 /// each group.
 pub fn suggestions(
     conn: &Connection,
-    owner: i64,
+    owner: UserId,
     text: &str,
     limit: i64,
 ) -> rusqlite::Result<Vec<(String, i64)>> {
@@ -262,7 +263,7 @@ pub fn refresh_stale(conn: &Connection) -> rusqlite::Result<usize> {
         "SELECT s.photo_id, f.body FROM search_stale s
          LEFT JOIN photo_search f ON f.rowid = s.photo_id",
     )?;
-    let stale: Vec<(i64, Option<String>)> = stmt
+    let stale: Vec<(PhotoId, Option<String>)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut update = conn.prepare("UPDATE photo_search SET grams = ?2 WHERE rowid = ?1")?;

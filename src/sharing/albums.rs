@@ -1,6 +1,7 @@
 //! Albums: create, list, detail, update (re-parenting without cycles), delete (children move up,
 //! optionally the caller's photos to trash), cover, share and likes.
 
+use crate::db::ids::{AlbumId, PhotoId, UserId};
 use rusqlite::Connection;
 
 use super::album_repo::{self, AlbumChange, NewAlbum};
@@ -20,7 +21,7 @@ pub struct AlbumInput {
     pub title: String,
     pub description: Option<String>,
     pub visibility: Visibility,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<AlbumId>,
 }
 
 fn check_title(title: &str, errors: &mut ValidationErrors) {
@@ -41,9 +42,9 @@ fn check_description(description: &str, errors: &mut ValidationErrors) {
 /// descendants (that would make a cycle).
 fn check_parent(
     conn: &Connection,
-    owner: i64,
-    album: Option<i64>,
-    parent: i64,
+    owner: UserId,
+    album: Option<AlbumId>,
+    parent: AlbumId,
 ) -> Result<(), AppError> {
     if album_repo::album_owner(conn, parent)? != Some(owner) {
         return Err(ValidationErrors::single(
@@ -102,7 +103,7 @@ impl Sharing {
     }
 
     /// An album the viewer may see.
-    pub async fn get_album(&self, viewer: Viewer, id: i64) -> Result<Album, AppError> {
+    pub async fn get_album(&self, viewer: Viewer, id: AlbumId) -> Result<Album, AppError> {
         self.db
             .run(move |conn| {
                 Ok(album_repo::find_album(conn, id, viewer)?.ok_or(SharingError::AlbumNotFound)?)
@@ -112,7 +113,7 @@ impl Sharing {
 
     /// An album the viewer may see and change: 404 when they cannot see it, 403 when they see
     /// it but are neither its owner nor an admin.
-    async fn album_to_change(&self, viewer: Viewer, id: i64) -> Result<Album, AppError> {
+    async fn album_to_change(&self, viewer: Viewer, id: AlbumId) -> Result<Album, AppError> {
         let album = self.get_album(viewer, id).await?;
         if viewer.user_id() == Some(album.owner_id) || viewer.is_admin() {
             Ok(album)
@@ -134,7 +135,7 @@ impl Sharing {
     pub async fn update_album(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: AlbumId,
         change: AlbumChange,
     ) -> Result<Album, AppError> {
         let mut errors = ValidationErrors::default();
@@ -170,12 +171,12 @@ impl Sharing {
     pub async fn delete_album(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: AlbumId,
         delete_photos: bool,
     ) -> Result<(), AppError> {
         self.album_to_change(viewer, id).await?;
         if delete_photos {
-            let me = viewer.user_id().unwrap_or(-1);
+            let me = viewer.user_id().unwrap_or(UserId(-1));
             let ids = self
                 .db
                 .run(move |conn| Ok(album_repo::owned_live_photos(conn, id, me)?))
@@ -195,7 +196,12 @@ impl Sharing {
     }
 
     /// Chooses the cover: a live photo in the album that the caller can see.
-    pub async fn set_cover(&self, viewer: Viewer, id: i64, photo: i64) -> Result<Album, AppError> {
+    pub async fn set_cover(
+        &self,
+        viewer: Viewer,
+        id: AlbumId,
+        photo: PhotoId,
+    ) -> Result<Album, AppError> {
         self.album_to_change(viewer, id).await?;
         self.db
             .run(move |conn| {
@@ -217,7 +223,7 @@ impl Sharing {
     pub async fn share_album(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: AlbumId,
         shared: bool,
     ) -> Result<Album, AppError> {
         let visibility = if shared {
@@ -236,7 +242,7 @@ impl Sharing {
     pub async fn like_album(
         &self,
         caller: &Caller,
-        id: i64,
+        id: AlbumId,
         liked: bool,
     ) -> Result<(i64, bool), AppError> {
         self.get_album(Viewer::User(*caller), id).await?;

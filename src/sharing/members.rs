@@ -5,6 +5,7 @@
 //! family member when it is a family album; admins anything). The album owner (or an admin)
 //! takes any photo out; a contributor takes out their own.
 
+use crate::db::ids::{AlbumId, PhotoId};
 use rusqlite::Connection;
 
 use super::members_repo;
@@ -19,16 +20,16 @@ pub const MAX_PHOTOS_PER_CHANGE: usize = 500;
 /// What adding photos to an album did.
 #[derive(Debug, Default)]
 pub struct Added {
-    pub added: Vec<i64>,
-    pub already_present: Vec<i64>,
-    pub failed: Vec<(i64, AppError)>,
+    pub added: Vec<PhotoId>,
+    pub already_present: Vec<PhotoId>,
+    pub failed: Vec<(PhotoId, AppError)>,
 }
 
 /// 404 when the viewer cannot see the album, 403 when they see it but may not add to it.
 pub fn check_album_accepts(
     conn: &Connection,
     viewer: Viewer,
-    album_id: i64,
+    album_id: AlbumId,
 ) -> Result<(), AppError> {
     match members_repo::album_access(conn, viewer, album_id)? {
         (false, _) => Err(PhotoError::AlbumNotFound.into()),
@@ -37,7 +38,7 @@ pub fn check_album_accepts(
     }
 }
 
-fn check_count(ids: &[i64]) -> Result<(), AppError> {
+fn check_count(ids: &[PhotoId]) -> Result<(), AppError> {
     if ids.is_empty() || ids.len() > MAX_PHOTOS_PER_CHANGE {
         return Err(ValidationErrors::single(
             "photo_ids",
@@ -55,8 +56,8 @@ fn check_count(ids: &[i64]) -> Result<(), AppError> {
 pub fn add_own_photo(
     conn: &Connection,
     viewer: Viewer,
-    album_id: i64,
-    photo_id: i64,
+    album_id: AlbumId,
+    photo_id: PhotoId,
     now: i64,
 ) -> Result<bool, AppError> {
     let usable = match members_repo::photo_owner(conn, photo_id)? {
@@ -85,8 +86,8 @@ impl Members {
     pub async fn add_to_album(
         &self,
         viewer: Viewer,
-        album_id: i64,
-        photo_ids: Vec<i64>,
+        album_id: AlbumId,
+        photo_ids: Vec<PhotoId>,
     ) -> Result<Added, AppError> {
         check_count(&photo_ids)?;
         self.db
@@ -117,9 +118,9 @@ impl Members {
     pub async fn remove_from_album(
         &self,
         viewer: Viewer,
-        album_id: i64,
-        photo_ids: Vec<i64>,
-    ) -> Result<Vec<i64>, AppError> {
+        album_id: AlbumId,
+        photo_ids: Vec<PhotoId>,
+    ) -> Result<Vec<PhotoId>, AppError> {
         check_count(&photo_ids)?;
         self.db
             .run(move |conn| {

@@ -1,5 +1,6 @@
 //! SQL of album membership: which photos are in which album.
 
+use crate::db::ids::{AlbumId, PhotoId, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::catalog::repo::visibility::{album_accepts_photos_sql, album_visible_sql};
@@ -7,7 +8,11 @@ use crate::catalog::Viewer;
 
 /// Whether `viewer` may see album `id`, and may put photos into it (`(false, false)` when it
 /// does not exist).
-pub fn album_access(conn: &Connection, viewer: Viewer, id: i64) -> rusqlite::Result<(bool, bool)> {
+pub fn album_access(
+    conn: &Connection,
+    viewer: Viewer,
+    id: AlbumId,
+) -> rusqlite::Result<(bool, bool)> {
     conn.query_row(
         &format!(
             "SELECT {}, {} FROM albums a WHERE a.id = ?1",
@@ -24,8 +29,8 @@ pub fn album_access(conn: &Connection, viewer: Viewer, id: i64) -> rusqlite::Res
 /// Puts a photo into an album; `false` when it was there already.
 pub fn insert_member(
     conn: &Connection,
-    album_id: i64,
-    photo_id: i64,
+    album_id: AlbumId,
+    photo_id: PhotoId,
     now: i64,
 ) -> rusqlite::Result<bool> {
     let changed = conn.execute(
@@ -36,7 +41,7 @@ pub fn insert_member(
 }
 
 /// Owner and trash state of a photo, if it exists.
-pub fn photo_owner(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, bool)>> {
+pub fn photo_owner(conn: &Connection, id: PhotoId) -> rusqlite::Result<Option<(UserId, bool)>> {
     conn.query_row(
         "SELECT owner_id, deleted_at IS NOT NULL FROM photos WHERE id = ?1",
         [id],
@@ -50,10 +55,10 @@ pub fn photo_owner(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, 
 pub fn remove_members(
     conn: &Connection,
     viewer: Viewer,
-    album: i64,
-    photos: &[i64],
-) -> rusqlite::Result<Vec<i64>> {
-    let me = viewer.user_id().unwrap_or(-1);
+    album: AlbumId,
+    photos: &[PhotoId],
+) -> rusqlite::Result<Vec<PhotoId>> {
+    let me = viewer.user_id().unwrap_or(UserId(-1));
     let manager: bool = conn.query_row(
         "SELECT owner_id = ?2 OR ?3 FROM albums WHERE id = ?1",
         params![album, me, viewer.is_admin()],
@@ -72,7 +77,7 @@ pub fn remove_members(
     Ok(removed)
 }
 
-pub fn touch_album(conn: &Connection, album_id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn touch_album(conn: &Connection, album_id: AlbumId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE albums SET updated_at = ?2 WHERE id = ?1",
         params![album_id, now],

@@ -2,6 +2,7 @@
 
 pub mod repo;
 
+use crate::db::ids::UserId;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::storage::Storage;
@@ -35,7 +36,7 @@ pub struct SystemStats {
     pub mirror_pending: i64,
 }
 
-pub async fn for_user(db: &Db, user: i64) -> Result<UserStats, AppError> {
+pub async fn for_user(db: &Db, user: UserId) -> Result<UserStats, AppError> {
     db.run(move |conn| Ok(repo::user_stats(conn, user)?)).await
 }
 

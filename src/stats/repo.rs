@@ -3,8 +3,9 @@
 use rusqlite::Connection;
 
 use super::{SystemStats, UserStats};
+use crate::db::ids::UserId;
 
-pub fn user_stats(conn: &Connection, user: i64) -> rusqlite::Result<UserStats> {
+pub fn user_stats(conn: &Connection, user: UserId) -> rusqlite::Result<UserStats> {
     conn.query_row(
         "SELECT
             (SELECT count(*) FROM photos WHERE owner_id = ?1 AND deleted_at IS NULL),
@@ -47,4 +48,3 @@ pub fn system_stats(conn: &Connection) -> rusqlite::Result<SystemStats> {
         },
     )
 }
-

@@ -1,12 +1,13 @@
 //! SQL of what the data dir should hold: each photo row's file identity (for `photox verify`).
 
 use super::Location;
+use crate::db::ids::{PhotoId, UserId};
 
 /// A photo row as `photox verify` needs it .
 #[derive(Debug, Clone)]
 pub struct StoredFile {
-    pub id: i64,
-    pub owner_id: i64,
+    pub id: PhotoId,
+    pub owner_id: UserId,
     pub uuid: String,
     pub ext: String,
     pub created_at: i64,

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::db::Db;
-use crate::storage::repo::{all_files, StoredFile};
 use crate::error::AppError;
 use crate::storage::files::sha256_file;
+use crate::storage::repo::{all_files, StoredFile};
 use crate::storage::{FileKey, Location, Storage};
 
 #[derive(Debug, Default)]

@@ -4,11 +4,12 @@
 
 pub mod repo;
 
+use crate::db::ids::PhotoId;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Accounts, Caller};
+use crate::auth::Caller;
 use crate::catalog::filter::{ListParams, Scope, SortKey};
 use crate::catalog::repo::{self as catalog_repo, Access};
 use crate::catalog::service::file_key;
@@ -69,7 +70,7 @@ impl Trash {
     }
 
     /// Moves a photo to the trash; it leaves every listing but keeps its album memberships.
-    pub async fn trash_photo(&self, viewer: Viewer, id: i64) -> Result<(), AppError> {
+    pub async fn trash_photo(&self, viewer: Viewer, id: PhotoId) -> Result<(), AppError> {
         let photo = self.catalog.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_some() {
@@ -87,7 +88,7 @@ impl Trash {
     }
 
     /// Brings a photo back from the trash, its file back to `originals/`.
-    pub async fn restore_photo(&self, viewer: Viewer, id: i64) -> Result<Photo, AppError> {
+    pub async fn restore_photo(&self, viewer: Viewer, id: PhotoId) -> Result<Photo, AppError> {
         let photo = self.catalog.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_none() {
@@ -103,7 +104,7 @@ impl Trash {
     }
 
     /// Deletes a trashed photo for good: row first, then original and renditions.
-    pub async fn purge_photo(&self, viewer: Viewer, id: i64) -> Result<(), AppError> {
+    pub async fn purge_photo(&self, viewer: Viewer, id: PhotoId) -> Result<(), AppError> {
         let photo = self.catalog.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_none() {
@@ -165,30 +166,7 @@ impl Trash {
 
     /// Deletes a user account (admin only): refused while they own photos unless `purge`, which
     /// deletes their photos and files first.
-    pub async fn delete_account(
-        &self,
-        accounts: &Accounts,
-        caller: &Caller,
-        user_id: i64,
-        purge: bool,
-    ) -> Result<(), AppError> {
-        accounts.ensure_deletable(caller, user_id, purge).await?;
-        if purge {
-            self.purge_owner(user_id).await?;
-        }
-        accounts.delete_user(caller, user_id, purge).await
-    }
-
-    /// Deletes every photo of `owner_id` with its files.
-    pub async fn purge_owner(&self, owner_id: i64) -> Result<usize, AppError> {
-        let ids = self
-            .db
-            .run(move |conn| Ok(catalog_repo::photo_ids_of_owner(conn, owner_id)?))
-            .await?;
-        self.purge_ids(ids).await
-    }
-
-    async fn purge_ids(&self, ids: Vec<i64>) -> Result<usize, AppError> {
+    async fn purge_ids(&self, ids: Vec<PhotoId>) -> Result<usize, AppError> {
         let mut purged = 0;
         for id in ids {
             let found = self

@@ -1,6 +1,7 @@
 //! SQL for photos: rows, lookups, listings (`query`), tags and likes (`tags`), and who may see
 //! what (`visibility`).
 
+use crate::db::ids::{PhotoId, UserId};
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -14,7 +15,8 @@ use crate::storage;
 use visibility::{album_visible_sql, photo_detail_sql};
 
 /// Columns of `photo_from_row`; `{viewer}` is the viewer's user id (or -1).
-pub(super) fn photo_columns(viewer: i64) -> String {
+pub(super) fn photo_columns(viewer: Option<UserId>) -> String {
+    let viewer = viewer.map_or(-1, UserId::get);
     format!(
         "p.id, p.owner_id, u.username, p.uuid, p.ext, p.title, p.description, p.original_filename,
          p.mime_type, p.size, p.width, p.height, p.checksum, p.taken_at, p.created_at, p.updated_at,
@@ -103,7 +105,7 @@ pub(super) fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
 
 /// A photo row to insert.
 pub struct NewPhoto<'a> {
-    pub owner_id: i64,
+    pub owner_id: UserId,
     pub uuid: &'a str,
     pub ext: &'a str,
     pub title: Option<&'a str>,
@@ -124,7 +126,7 @@ pub struct NewPhoto<'a> {
 }
 
 /// Inserts a photo; `Ok(None)` when the owner already has a photo with this checksum.
-pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Option<i64>> {
+pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Option<PhotoId>> {
     let result = conn.execute(
         "INSERT INTO photos (owner_id, uuid, ext, title, description, original_filename, mime_type,
             size, width, height, checksum, taken_at, created_at, updated_at, visibility,
@@ -180,9 +182,9 @@ pub fn uuid_exists(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
 
 pub fn find_by_checksum(
     conn: &Connection,
-    owner_id: i64,
+    owner_id: UserId,
     checksum: &str,
-) -> rusqlite::Result<Option<i64>> {
+) -> rusqlite::Result<Option<PhotoId>> {
     conn.query_row(
         "SELECT id FROM photos WHERE owner_id = ?1 AND checksum = ?2",
         params![owner_id, checksum],
@@ -194,9 +196,9 @@ pub fn find_by_checksum(
 /// Which of `checksums` the owner already has, with the photo ids.
 pub fn existing_checksums(
     conn: &Connection,
-    owner_id: i64,
+    owner_id: UserId,
     checksums: &[String],
-) -> rusqlite::Result<Vec<(String, i64)>> {
+) -> rusqlite::Result<Vec<(String, PhotoId)>> {
     let mut stmt =
         conn.prepare_cached("SELECT id FROM photos WHERE owner_id = ?1 AND checksum = ?2")?;
     let mut found = Vec::new();
@@ -222,14 +224,18 @@ pub enum Access {
 }
 
 /// A photo with its tags and the albums the viewer sees it in, if `access` allows it.
-pub fn find_photo(conn: &Connection, id: i64, access: Access) -> rusqlite::Result<Option<Photo>> {
+pub fn find_photo(
+    conn: &Connection,
+    id: PhotoId,
+    access: Access,
+) -> rusqlite::Result<Option<Photo>> {
     let (viewer, condition) = match access {
         Access::Viewer(viewer) => (viewer, photo_detail_sql(viewer)),
         Access::Any => (Viewer::Anonymous, "1".to_string()),
     };
     let sql = format!(
         "SELECT {} {FROM} WHERE p.id = ?1 AND {condition}",
-        photo_columns(viewer.user_id().unwrap_or(-1))
+        photo_columns(viewer.user_id())
     );
     let photo = conn.query_row(&sql, [id], photo_from_row).optional()?;
     match photo {
@@ -249,7 +255,7 @@ pub(super) fn attach_tags_and_albums(
     viewer: Viewer,
     photos: &mut [Photo],
 ) -> rusqlite::Result<()> {
-    let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
+    let ids: Vec<PhotoId> = photos.iter().map(|p| p.id).collect();
     let mut tags = tags::tags_of(conn, &ids)?;
     let mut albums = albums_of(conn, &ids, viewer)?;
     for photo in photos {
@@ -263,18 +269,18 @@ pub(super) fn attach_tags_and_albums(
 pub fn photos_by_ids(
     conn: &Connection,
     viewer: Viewer,
-    ids: &[i64],
+    ids: &[PhotoId],
 ) -> rusqlite::Result<Vec<Photo>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
         "SELECT {} {FROM} WHERE p.id IN ({})",
-        photo_columns(viewer.user_id().unwrap_or(-1)),
+        photo_columns(viewer.user_id()),
         id_list(ids)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut found: HashMap<i64, Photo> = stmt
+    let mut found: HashMap<PhotoId, Photo> = stmt
         .query_map([], photo_from_row)?
         .map(|p| p.map(|p| (p.id, p)))
         .collect::<rusqlite::Result<_>>()?;
@@ -283,16 +289,19 @@ pub fn photos_by_ids(
     Ok(photos)
 }
 
-pub(super) fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+pub(super) fn id_list(ids: &[PhotoId]) -> String {
+    ids.iter()
+        .map(PhotoId::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn albums_of(
     conn: &Connection,
-    ids: &[i64],
+    ids: &[PhotoId],
     viewer: Viewer,
-) -> rusqlite::Result<HashMap<i64, Vec<AlbumRef>>> {
-    let mut out: HashMap<i64, Vec<AlbumRef>> = HashMap::new();
+) -> rusqlite::Result<HashMap<PhotoId, Vec<AlbumRef>>> {
+    let mut out: HashMap<PhotoId, Vec<AlbumRef>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -304,7 +313,7 @@ fn albums_of(
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
+            r.get::<_, PhotoId>(0)?,
             AlbumRef {
                 id: r.get(1)?,
                 title: r.get(2)?,
@@ -328,7 +337,12 @@ pub struct PhotoChange {
     pub taken_at: Option<Option<i64>>,
 }
 
-pub fn update_photo(conn: &Connection, id: i64, c: &PhotoChange, now: i64) -> rusqlite::Result<()> {
+pub fn update_photo(
+    conn: &Connection,
+    id: PhotoId,
+    c: &PhotoChange,
+    now: i64,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE photos SET
             title = CASE WHEN ?2 THEN ?3 ELSE title END,
@@ -358,7 +372,7 @@ pub fn update_photo(conn: &Connection, id: i64, c: &PhotoChange, now: i64) -> ru
 /// a quarter where it did not before (or the other way round), so they stay the size as displayed.
 pub fn set_exif(
     conn: &Connection,
-    id: i64,
+    id: PhotoId,
     camera: &CameraInfo,
     location: Option<Location>,
     taken_at: Option<i64>,
@@ -395,7 +409,7 @@ pub fn set_exif(
 
 pub fn set_status(
     conn: &Connection,
-    id: i64,
+    id: PhotoId,
     status: Status,
     reason: Option<&str>,
     now: i64,
@@ -407,14 +421,19 @@ pub fn set_status(
     Ok(())
 }
 
-pub fn live_photo_ids(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+pub fn live_photo_ids(conn: &Connection) -> rusqlite::Result<Vec<PhotoId>> {
     let mut stmt = conn.prepare("SELECT id FROM photos WHERE deleted_at IS NULL ORDER BY id")?;
     let ids = stmt.query_map([], |r| r.get(0))?.collect();
     ids
 }
 
-pub fn photo_ids_of_owner(conn: &Connection, owner_id: i64) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare("SELECT id FROM photos WHERE owner_id = ?1 ORDER BY id")?;
-    let ids = stmt.query_map([owner_id], |r| r.get(0))?.collect();
-    ids
+/// Every photo of `owner_id`, trashed ones too (the files of a deleted account).
+pub fn photos_of_owner(conn: &Connection, owner_id: UserId) -> rusqlite::Result<Vec<Photo>> {
+    let sql = format!(
+        "SELECT {} {FROM} WHERE p.owner_id = ?1 ORDER BY p.id",
+        photo_columns(None)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let photos = stmt.query_map([owner_id], photo_from_row)?.collect();
+    photos
 }

@@ -2,6 +2,7 @@
 //! about (its scope), so the WHERE clause made here always carries the visibility of
 //! `visibility.rs`; no caller passes SQL text, and none can forget a condition.
 
+use crate::db::ids::{AlbumId, PhotoId, UserId};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
@@ -46,7 +47,7 @@ impl Where {
 /// The WHERE clause of a listing: its scope (whose photos, as `viewer` may see them), trash or
 /// live, and each filter.
 pub fn conditions(viewer: Viewer, params: &ListParams) -> Where {
-    let me = viewer.user_id().unwrap_or(-1);
+    let me = viewer.user_id().unwrap_or(UserId(-1));
     let mut w = Where::default();
     w.push(if params.trash {
         "p.deleted_at IS NOT NULL"
@@ -63,11 +64,11 @@ pub fn conditions(viewer: Viewer, params: &ListParams) -> Where {
     if let Some(album) = params.album_id {
         w.bind(
             "EXISTS (SELECT 1 FROM album_photos x WHERE x.album_id = ? AND x.photo_id = p.id)",
-            Value::Integer(album),
+            Value::Integer(album.get()),
         );
     }
     if let Some(owner) = params.owner_id {
-        w.bind("p.owner_id = ?", Value::Integer(owner));
+        w.bind("p.owner_id = ?", Value::Integer(owner.get()));
     }
     if let Some(tag) = params.tag.clone() {
         w.bind(
@@ -144,7 +145,7 @@ pub fn list_photos(
     )?;
     let sql = format!(
         "SELECT {} {FROM} WHERE {filter} ORDER BY {} LIMIT {} OFFSET {}",
-        photo_columns(viewer.user_id().unwrap_or(-1)),
+        photo_columns(viewer.user_id()),
         order_by(params.sort),
         params.limit,
         params.offset
@@ -175,13 +176,13 @@ pub fn timeline(
         w.sql()
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows: Vec<(i32, u32, i64, i64)> = stmt
+    let rows: Vec<(i32, u32, i64, PhotoId)> = stmt
         .query_map(params_from_iter(w.values()), |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.3).collect();
-    let mut covers: std::collections::HashMap<i64, Photo> = photos_by_ids(conn, viewer, &ids)?
+    let ids: Vec<PhotoId> = rows.iter().map(|r| r.3).collect();
+    let mut covers: std::collections::HashMap<PhotoId, Photo> = photos_by_ids(conn, viewer, &ids)?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
@@ -192,7 +193,7 @@ pub fn timeline(
 }
 
 /// Whether album `id` exists and `viewer` may see it.
-pub fn album_visible(conn: &Connection, viewer: Viewer, id: i64) -> rusqlite::Result<bool> {
+pub fn album_visible(conn: &Connection, viewer: Viewer, id: AlbumId) -> rusqlite::Result<bool> {
     conn.query_row(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM albums a WHERE a.id = ?1 AND {})",

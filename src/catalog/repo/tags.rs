@@ -1,5 +1,6 @@
 //! SQL of tags and likes.
 
+use crate::db::ids::{PhotoId, UserId};
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
@@ -7,8 +8,11 @@ use rusqlite::{params, Connection};
 use super::id_list;
 use crate::catalog::Tag;
 
-pub(super) fn tags_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMap<i64, Vec<Tag>>> {
-    let mut out: HashMap<i64, Vec<Tag>> = HashMap::new();
+pub(super) fn tags_of(
+    conn: &Connection,
+    ids: &[PhotoId],
+) -> rusqlite::Result<HashMap<PhotoId, Vec<Tag>>> {
+    let mut out: HashMap<PhotoId, Vec<Tag>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -19,7 +23,7 @@ pub(super) fn tags_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMa
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
+            r.get::<_, PhotoId>(0)?,
             Tag {
                 name: r.get(1)?,
                 source: r.get(2)?,
@@ -37,7 +41,7 @@ pub(super) fn tags_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMa
 /// Replaces the tags of one source (manual tags by the owner, AI tags by the tagger).
 pub fn replace_tags(
     conn: &Connection,
-    photo_id: i64,
+    photo_id: PhotoId,
     source: &str,
     tags: &[(String, f64)],
 ) -> rusqlite::Result<()> {
@@ -50,7 +54,7 @@ pub fn replace_tags(
 
 pub fn add_tags(
     conn: &Connection,
-    photo_id: i64,
+    photo_id: PhotoId,
     source: &str,
     tags: &[(String, f64)],
 ) -> rusqlite::Result<()> {
@@ -65,7 +69,7 @@ pub fn add_tags(
 
 pub fn remove_tags(
     conn: &Connection,
-    photo_id: i64,
+    photo_id: PhotoId,
     source: &str,
     names: &[String],
 ) -> rusqlite::Result<()> {
@@ -80,8 +84,8 @@ pub fn remove_tags(
 
 pub fn set_like(
     conn: &Connection,
-    photo_id: i64,
-    user_id: i64,
+    photo_id: PhotoId,
+    user_id: UserId,
     liked: bool,
     now: i64,
 ) -> rusqlite::Result<()> {
@@ -99,7 +103,11 @@ pub fn set_like(
     Ok(())
 }
 
-pub fn like_state(conn: &Connection, photo_id: i64, user_id: i64) -> rusqlite::Result<(i64, bool)> {
+pub fn like_state(
+    conn: &Connection,
+    photo_id: PhotoId,
+    user_id: UserId,
+) -> rusqlite::Result<(i64, bool)> {
     conn.query_row(
         "SELECT (SELECT count(*) FROM photo_likes WHERE photo_id = ?1),
                 EXISTS (SELECT 1 FROM photo_likes WHERE photo_id = ?1 AND user_id = ?2)",

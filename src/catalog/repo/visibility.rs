@@ -5,10 +5,11 @@
 //! the owner's family when `family`.
 
 use crate::catalog::Viewer;
+use crate::db::ids::UserId;
 
 /// User `user` (a SQL expression) is in the same family as user `me`. SQLite evaluates the
 /// uncorrelated side once per statement; `NULL = NULL` is not true, so no family, no match.
-fn same_family(user: &str, me: i64) -> String {
+fn same_family(user: &str, me: UserId) -> String {
     format!(
         "((SELECT family_id FROM users WHERE id = {user}) = (SELECT family_id FROM users WHERE id = {me}))"
     )
@@ -20,7 +21,7 @@ const IN_PUBLIC_ALBUM: &str =
      WHERE ap.photo_id = p.id AND a.visibility = 'public' AND a.owner_id = p.owner_id)";
 
 /// `p` is in a family album of `me`'s family and its owner is in that family too.
-fn in_family_album(me: i64) -> String {
+fn in_family_album(me: UserId) -> String {
     format!(
         "(EXISTS (SELECT 1 FROM album_photos ap JOIN albums a ON a.id = ap.album_id
                   WHERE ap.photo_id = p.id AND a.visibility = 'family' AND {album_family})
@@ -50,7 +51,7 @@ pub fn photo_visible_sql(viewer: Viewer) -> String {
 
 /// Photos `me` sees through the family: their own and those family members share with the
 /// family (or the public), directly or through a family album.
-pub fn family_scope_sql(me: i64) -> String {
+pub fn family_scope_sql(me: UserId) -> String {
     format!(
         "(p.owner_id = {me} OR (p.visibility IN ('family', 'public') AND {family}) OR {family_album})",
         family = same_family("p.owner_id", me),
@@ -88,7 +89,7 @@ pub fn album_visible_sql(viewer: Viewer) -> String {
 }
 
 /// Albums `me` sees through the family: their own and family members' family or public albums.
-pub fn album_family_scope_sql(me: i64) -> String {
+pub fn album_family_scope_sql(me: UserId) -> String {
     format!(
         "(a.owner_id = {me} OR (a.visibility IN ('family', 'public') AND {family}))",
         family = same_family("a.owner_id", me),
@@ -119,8 +120,8 @@ mod tests {
 
     fn user(id: i64, role: Role) -> Viewer {
         Viewer::User(Caller {
-            user_id: id,
-            session_id: 1,
+            user_id: UserId(id),
+            session_id: crate::db::ids::SessionId(1),
             role,
         })
     }
