@@ -1,5 +1,5 @@
 //! Sharing: nested albums, families, the community feed and album likes (API.md §6–§8).
-//! Who sees what is decided in `crate::visibility`; this module only applies it.
+//! Who sees which photo is decided in `crate::catalog::visibility`; this module only applies it.
 
 pub mod album_repo;
 pub mod albums;
