@@ -140,11 +140,29 @@ cross_env() {
 
 binary() { echo "$CARGO_TARGET_DIR/${TRIPLE[$1]}/release/photox"; }
 
+# The root qemu loads a binary's dynamic loader and libraries from. The loader and the C
+# library must come from the same glibc build: when Debian's multiarch C library of this
+# architecture is installed (libc6:arm64, pulled in by any :arm64 package), the loader in
+# /usr/<triple> (libc6-arm64-cross) would search the multiarch directory first, pick up that
+# libc.so.6 of another build and hang in pthread_create; so the multiarch root is used whole.
+sysroot() {
+    local triple="${GCC_PREFIX[$1]}" loader
+    case "$1" in
+        arm64) loader=ld-linux-aarch64.so.1 ;;
+        armv7) loader=ld-linux-armhf.so.3 ;;
+    esac
+    if [ -e "/lib/$triple/$loader" ] && [ -e "/lib/$triple/libc.so.6" ]; then
+        echo /
+    else
+        echo "/usr/$triple"
+    fi
+}
+
 # Command prefix that runs a binary of this architecture here.
 runner() {
     case "$1" in
         amd64) echo "" ;;
-        *) echo "${QEMU[$1]} -L /usr/${GCC_PREFIX[$1]}" ;;
+        *) echo "${QEMU[$1]} -L $(sysroot "$1")" ;;
     esac
 }
 
