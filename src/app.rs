@@ -21,6 +21,8 @@ use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError, Overrides};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::import::watched::WatchedFolders;
+use crate::import::Importer;
 use crate::ingest::{self, Ingest};
 use crate::jobs::Jobs;
 use crate::processing::Processing;
@@ -62,6 +64,7 @@ struct StateInner {
     ingest: Ingest,
     sharing: Sharing,
     account_removal: AccountRemoval,
+    watched: WatchedFolders,
     search: Search,
     jobs: Jobs,
     limiter: RateLimiter,
@@ -87,6 +90,11 @@ impl AppState {
             );
         }
         clear_tmp(state.data_dir())?;
+        let imports = state.config().import.clone();
+        state
+            .watched()
+            .configure(&imports)
+            .map_err(|e| AppError::Internal(format!("configuration error: {e}")))?;
         Ok(state)
     }
 
@@ -147,6 +155,9 @@ impl AppState {
         accounts.register_jobs(&jobs);
         let sharing = Sharing::new(db.clone(), trash.clone());
         let account_removal = AccountRemoval::new(db.clone(), storage, accounts.clone());
+        let importer = Importer::new(db.clone(), ingest.clone(), data_dir.clone());
+        let watched = WatchedFolders::new(db.clone(), jobs.clone(), importer);
+        watched.register_jobs(&jobs);
         let search = Search::new(db.clone(), catalog.clone());
         Ok(Self {
             inner: Arc::new(StateInner {
@@ -164,6 +175,7 @@ impl AppState {
                 ingest,
                 sharing,
                 account_removal,
+                watched,
                 search,
                 jobs,
                 limiter: RateLimiter::default(),
@@ -226,6 +238,10 @@ impl AppState {
         &self.inner.account_removal
     }
 
+    pub fn watched(&self) -> &WatchedFolders {
+        &self.inner.watched
+    }
+
     pub fn search(&self) -> &Search {
         &self.inner.search
     }
@@ -258,9 +274,15 @@ impl AppState {
         next.log = fresh.log.clone();
         next.auth.registration = fresh.auth.registration;
         next.limits = fresh.limits.clone();
+        if next.import != fresh.import {
+            match self.watched().configure(&fresh.import) {
+                Ok(()) => next.import = fresh.import.clone(),
+                Err(e) => log::error!("import folders not reloaded: {e}"),
+            }
+        }
         log::set_max_level(next.log_level());
         if next != fresh {
-            log::warn!("configuration reloaded; changes outside log, auth.registration and limits need a restart");
+            log::warn!("configuration reloaded; changes outside log, auth.registration, limits and import need a restart");
         } else {
             log::info!("configuration reloaded");
         }
@@ -363,6 +385,7 @@ impl App {
         if let Some(tagger) = self.state.processing().tagger() {
             tasks.spawn(tagger.clone().run_idle_unloader(stop.clone()));
         }
+        tasks.spawn(self.state.watched().clone().run(stop.clone()));
         if let Some(signals) = self.sighup {
             tasks.spawn(reload_on_signal(self.state.clone(), signals, stop.clone()));
         }

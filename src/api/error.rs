@@ -182,7 +182,8 @@ impl From<AppError> for ApiError {
                 PhotoError::NotFound
                 | PhotoError::RenditionNotReady
                 | PhotoError::AlbumNotFound
-                | PhotoError::NotInAlbum => ApiError::not_found(msg),
+                | PhotoError::NotInAlbum
+                | PhotoError::Offline => ApiError::not_found(msg),
                 PhotoError::FileMissing => {
                     log::error!("a photo row has no original file; run `photox verify`");
                     ApiError::not_found(msg)

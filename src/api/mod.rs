@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod family;
 pub mod form_data;
+pub mod imports;
 mod middleware;
 pub mod multipart;
 pub mod params;
@@ -74,6 +75,7 @@ pub type Apis = responses::Documented<(
     timeline::TimelineApi,
     search::SearchApi,
     stats::StatsApi,
+    imports::ImportsApi,
 )>;
 
 /// The OpenAPI service of every endpoint, mounted at `/api/v1`.
@@ -92,6 +94,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             timeline::TimelineApi,
             search::SearchApi,
             stats::StatsApi,
+            imports::ImportsApi,
         )),
         "Photox API",
         env!("CARGO_PKG_VERSION"),

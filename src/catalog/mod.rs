@@ -30,6 +30,8 @@ pub enum PhotoError {
     RenditionNotReady,
     #[error("the original file is missing")]
     FileMissing,
+    #[error("the original is offline: its file is missing from its import folder")]
+    Offline,
     #[error("album not found")]
     AlbumNotFound,
     #[error("you may not add photos to this album")]

@@ -205,10 +205,12 @@ impl Catalog {
         };
         let key = file_key(&photo);
         let path = match rendition {
-            None => self
-                .storage
-                .locate(&photo.file, key)
-                .ok_or(PhotoError::FileMissing)?,
+            None if photo.offline => return Err(PhotoError::Offline.into()),
+            None => match self.storage.locate(&photo.file, key) {
+                Some(path) => path,
+                None if !photo.file.is_ours() => return Err(PhotoError::Offline.into()),
+                None => return Err(PhotoError::FileMissing.into()),
+            },
             Some(r) => {
                 let path = self.storage.rendition_path(key, r);
                 if !path.is_file() {

@@ -4,8 +4,10 @@
 
 pub mod repo;
 pub mod scan;
+pub mod watched;
+pub mod watcher;
 
-use crate::db::ids::{AlbumId, UserId};
+use crate::db::ids::{AlbumId, ImportRootId, PhotoId, UserId};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -99,6 +101,17 @@ impl Summary {
     }
 }
 
+/// Where the files of one import go.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub owner: Caller,
+    pub mode: Mode,
+    pub root_id: ImportRootId,
+    /// The folder, absolute and resolved.
+    pub root: &'a Path,
+    pub album_id: Option<AlbumId>,
+}
+
 #[derive(Clone)]
 pub struct Importer {
     db: Db,
@@ -158,43 +171,96 @@ impl Importer {
             .await?;
         let mut summary = Summary::default();
         for file in &plan.files {
-            let mode = match import.mode {
-                Mode::Copy => FileMode::Copy,
-                Mode::Move => FileMode::Move,
-                Mode::InPlace => FileMode::Reference {
-                    root_id,
-                    root: plan.root.clone(),
-                    path: file.relative.clone(),
-                },
-            };
-            let meta = Meta {
+            let target = Target {
                 owner: import.owner,
-                filename: file_name(&file.relative),
-                title: None,
-                description: None,
-                visibility: Visibility::Private,
+                mode: import.mode,
+                root_id,
+                root: &plan.root,
                 album_id,
-                origin: Origin::Import {
-                    import_id: root_id,
-                    path: file.relative.clone(),
-                },
             };
-            let source = Source::File {
-                path: file.path.clone(),
-                mode,
-            };
-            let outcome = match self.ingest.ingest(source, meta).await {
-                Ok(done) if done.duplicate => Outcome::Duplicate,
-                Ok(_) => Outcome::Imported,
-                Err(AppError::Photo(PhotoError::InsufficientStorage)) => {
-                    return Err(PhotoError::InsufficientStorage.into())
-                }
-                Err(e) => classify(e),
-            };
+            let (outcome, _) = self.ingest_one(&target, file).await?;
             summary.count(&file.relative, &outcome);
             on_file(file, &outcome);
         }
         Ok(summary)
+    }
+
+    /// Ingests one file found below `target.root`: what became of it and the photo that holds
+    /// its bytes (a duplicate's is the photo that had them). Fails only when the disk is full;
+    /// anything else that goes wrong is that file's outcome.
+    pub async fn ingest_one(
+        &self,
+        target: &Target<'_>,
+        file: &Found,
+    ) -> Result<(Outcome, Option<PhotoId>), AppError> {
+        let mode = match target.mode {
+            Mode::Copy => FileMode::Copy,
+            Mode::Move => FileMode::Move,
+            Mode::InPlace => FileMode::Reference {
+                root_id: target.root_id,
+                root: target.root.to_path_buf(),
+                path: file.relative.clone(),
+            },
+        };
+        let meta = Meta {
+            owner: target.owner,
+            filename: file_name(&file.relative),
+            title: None,
+            description: None,
+            visibility: Visibility::Private,
+            album_id: target.album_id,
+            origin: Origin::Import {
+                import_id: target.root_id,
+                path: file.relative.clone(),
+            },
+        };
+        let source = Source::File {
+            path: file.path.clone(),
+            mode,
+        };
+        Ok(match self.ingest.ingest(source, meta).await {
+            Ok(done) if done.duplicate => (Outcome::Duplicate, Some(done.photo_id)),
+            Ok(done) => (Outcome::Imported, Some(done.photo_id)),
+            Err(AppError::Photo(PhotoError::InsufficientStorage)) => {
+                return Err(PhotoError::InsufficientStorage.into())
+            }
+            Err(e) => (classify(e), None),
+        })
+    }
+
+    /// The album a file below a root goes into: `title` (the owner's top-level album, made
+    /// when missing), and with `folders` one nested album per folder of `relative` below it.
+    pub async fn album_for(
+        &self,
+        owner: UserId,
+        title: Option<String>,
+        folders: bool,
+        relative: &str,
+    ) -> Result<Option<AlbumId>, AppError> {
+        let mut parts: Vec<String> = Vec::new();
+        if folders {
+            let mut dirs: Vec<&str> = relative.split('/').collect();
+            dirs.pop();
+            parts.extend(dirs.into_iter().map(str::to_string));
+        }
+        if title.is_none() && parts.is_empty() {
+            return Ok(None);
+        }
+        self.db
+            .run(move |conn| {
+                let tx = crate::db::write_tx(conn)?;
+                let now = now();
+                let mut parent = match &title {
+                    Some(title) => Some(album_in(&tx, owner, None, title, now)?),
+                    None => None,
+                };
+                for part in &parts {
+                    parent = Some(album_in(&tx, owner, parent, part, now)?);
+                }
+                tx.commit()?;
+                Ok(parent)
+            })
+            .await
     }
 
     /// What `run` would do, changing nothing: each file is read and hashed, and looked up

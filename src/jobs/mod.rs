@@ -98,6 +98,8 @@ pub struct JobContext {
     id: JobId,
     attempt: u32,
     cancel: CancellationToken,
+    /// Set by `run_again_at`: after a success the job is pending again from then.
+    again: Arc<std::sync::Mutex<Option<i64>>>,
 }
 
 impl JobContext {
@@ -114,6 +116,13 @@ impl JobContext {
     /// `JobError::Retry`; it runs again after the restart.
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+
+    /// Once this run succeeds, the same job runs again at `at` (seconds since the epoch)
+    /// instead of ending: a folder scan that left files settling looks again when they may
+    /// be taken. Its unique key stays held meanwhile.
+    pub fn run_again_at(&self, at: i64) {
+        *self.again.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
     }
 
     /// Resolves when the daemon starts stopping.
@@ -237,6 +246,17 @@ impl Jobs {
         self.inner.rescheduled.notify_one();
     }
 
+    /// Stops scheduling `job` (a folder no longer configured).
+    pub fn unschedule<J: JobKind>(&self, job: &J) {
+        let name = Schedule::new(Duration::from_secs(1), job).name;
+        let mut schedules = self
+            .inner
+            .schedules
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        schedules.retain(|s| s.name != name);
+    }
+
     /// Tells idle workers that a job was queued (after the transaction that queued it).
     pub fn wake(&self) {
         self.inner.queued.notify_waiters();
@@ -253,6 +273,33 @@ impl Jobs {
             .await?;
         self.wake();
         Ok(id)
+    }
+
+    /// Queues `job` to run at `run_at` (seconds since the epoch). When one with the same unique
+    /// key is already pending, that one runs no later than `run_at` instead.
+    pub async fn enqueue_by<J: JobKind>(&self, job: J, run_at: i64) -> Result<(), AppError> {
+        self.inner
+            .db
+            .run(move |conn| {
+                let payload = serde_json::to_string(&job).expect("job parameters serialize");
+                let key = job.unique_key();
+                let new = queue::NewJob {
+                    kind: J::NAME,
+                    payload: &payload,
+                    priority: J::PRIORITY.value(),
+                    unique_key: key.as_deref(),
+                    run_at,
+                };
+                if queue::enqueue(conn, &new, now())?.is_none() {
+                    if let Some(key) = &key {
+                        queue::hurry(conn, J::NAME, key, run_at)?;
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        self.wake();
+        Ok(())
     }
 
     /// Makes every pending job of `kind` due now (waiting out no backoff); returns how many.

@@ -116,6 +116,17 @@ pub fn fail(conn: &Connection, id: JobId, error: &str, now: i64) -> rusqlite::Re
 
 /// Puts a job that was cancelled (the daemon stopping) back to pending, due at once; the
 /// interrupted run does not count as an attempt.
+/// A job that succeeded and asked to run again: pending from `run_at`, attempts reset.
+pub fn run_again(conn: &Connection, id: JobId, run_at: i64, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE jobs SET state = 'pending', attempts = 0, last_error = NULL, run_at = ?2,
+                heartbeat_at = NULL, updated_at = ?3
+         WHERE id = ?1 AND state = 'running'",
+        params![id, run_at, now],
+    )?;
+    Ok(())
+}
+
 pub fn release(conn: &Connection, id: JobId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), run_at = ?2,
@@ -150,6 +161,16 @@ pub fn make_due(conn: &Connection, kind: &str, now: i64) -> rusqlite::Result<usi
          WHERE kind = ?1 AND state = 'pending' AND run_at > ?2",
         params![kind, now],
     )
+}
+
+/// Makes the pending job of `kind` with `unique_key` due no later than `run_at`.
+pub fn hurry(conn: &Connection, kind: &str, unique_key: &str, run_at: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE jobs SET run_at = ?3, updated_at = ?3
+         WHERE kind = ?1 AND unique_key = ?2 AND state = 'pending' AND run_at > ?3",
+        params![kind, unique_key, run_at],
+    )?;
+    Ok(())
 }
 
 /// Forgets finished jobs older than `before`.

@@ -132,6 +132,8 @@ async fn run_worker(n: usize, jobs: Jobs, held: Held, grace: Duration, stop: Can
 /// How one run ended.
 enum Outcome {
     Done,
+    /// Done, and pending again from then (`JobContext::run_again_at`).
+    Again(i64),
     Failed(JobError),
     /// Cut short by the daemon stopping: pending again, not an attempt.
     Cancelled,
@@ -150,14 +152,22 @@ async fn run_claimed(
         record(jobs, &claimed, None, Outcome::Cancelled).await;
         return;
     };
+    let again = Arc::new(std::sync::Mutex::new(None));
     let ctx = JobContext {
         id: claimed.id,
         attempt: claimed.attempt,
         cancel: stop.child_token(),
+        again: again.clone(),
     };
     let mut task = JoinSet::new();
     task.spawn(kind.run(claimed.payload.clone(), ctx));
-    let outcome = supervise(jobs, claimed.id, &mut task, grace, stop).await;
+    let outcome = match supervise(jobs, claimed.id, &mut task, grace, stop).await {
+        Outcome::Done => match *again.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(at) => Outcome::Again(at),
+            None => Outcome::Done,
+        },
+        other => other,
+    };
     if let Some(failure) = record(jobs, &claimed, Some(&kind), outcome).await {
         kind.failed(claimed.payload, failure).await;
     }
@@ -218,7 +228,7 @@ async fn record(
     let (id, attempt, name) = (claimed.id, claimed.attempt, claimed.kind.clone());
     let now = now();
     let failure = match &outcome {
-        Outcome::Done | Outcome::Cancelled => None,
+        Outcome::Done | Outcome::Again(_) | Outcome::Cancelled => None,
         Outcome::Failed(e) => {
             let retry_at = match (e, kind) {
                 (JobError::Retry(_), Some(kind)) => kind
@@ -237,8 +247,15 @@ async fn record(
     let write = {
         let failure = failure.clone();
         let cancelled = matches!(outcome, Outcome::Cancelled);
+        let again = match outcome {
+            Outcome::Again(at) => Some(at),
+            _ => None,
+        };
         jobs.db().run(move |conn| {
             match (&failure, cancelled) {
+                (None, false) if again.is_some() => {
+                    queue::run_again(conn, id, again.unwrap_or(now), now)?
+                }
                 (None, true) => queue::release(conn, id, now)?,
                 (None, false) => queue::complete(conn, id, now)?,
                 (Some(f), _) => match f.retry_at {

@@ -186,6 +186,12 @@ impl TestServer {
         self.wait_healthy().await;
     }
 
+    /// Stops the server, changes its configuration and starts it again on the same data dir.
+    pub async fn restart_with(&mut self, edit: impl FnOnce(&mut Config)) {
+        edit(&mut self.config);
+        self.restart().await;
+    }
+
     async fn wait_healthy(&self) {
         for _ in 0..500 {
             if let Ok(r) = self
