@@ -23,10 +23,13 @@ async fn album(s: &TestServer, who: &Session, body: Value) -> Value {
     r.data().clone()
 }
 
+/// A photo of `who`, processed (its thumbnail is there, so a cover URL serves it).
 async fn photo(s: &TestServer, who: &Session, width: u32) -> i64 {
-    s.upload(&who.access, "p.png", png(width, 9)).await["id"]
+    let id = s.upload(&who.access, "p.png", png(width, 9)).await["id"]
         .as_i64()
-        .unwrap()
+        .unwrap();
+    s.wait_processed(&who.access, id).await;
+    id
 }
 
 fn id(v: &Value) -> i64 {

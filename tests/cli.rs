@@ -478,3 +478,118 @@ fn sighup_reloads_the_configuration_and_the_reload_task_ends_with_the_daemon() {
     assert_eq!(register("carl"), 403, "closed by the reload");
     assert_eq!(daemon.terminate().code(), Some(0), "SIGTERM exits 0");
 }
+
+#[test]
+fn import_tables_are_checked_and_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let (a, b) = (dir.path().join("photos"), dir.path().join("photos/phone"));
+    std::fs::create_dir_all(&b).unwrap();
+    let data = dir.path().join("data");
+    let check = |toml: String| {
+        std::fs::write(&file, toml).unwrap();
+        photox(&["config", "check", file.to_str().unwrap()], &[], None)
+    };
+    let table = |path: &Path| format!("[[import]]\npath = {:?}\nowner = \"ann\"\n", path);
+    let storage = format!("[storage]\ndata_dir = {:?}\n", data);
+
+    let o = check(format!("{storage}{}{}", table(&a), table(&b)));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("import[1].path"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("overlaps"), "{}", stderr(&o));
+
+    let o = check(format!("{storage}{}", table(&data.join("originals"))));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("import[0].path"), "{}", stderr(&o));
+
+    let o = check(format!("{storage}{}exclude = [\"[\"]\n", table(&a)));
+    assert!(stderr(&o).contains("import[0].exclude"), "{}", stderr(&o));
+
+    let o = check(format!(
+        "{storage}{}",
+        table(&dir.path().join("not-mounted"))
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: import[0].path"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The daemon refuses an owner that is not a user, naming the key.
+    let o = photox(
+        &[
+            "-c",
+            file.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+        None,
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("import[0].owner"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_folder_whose_watch_cannot_be_set_is_polled_and_still_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let folder = dir.path().join("photos");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plain.png"),
+        folder.join("a.png"),
+    )
+    .unwrap();
+    let data_env = [("PHOTOX_STORAGE__DATA_DIR", data.to_str().unwrap())];
+    let o = photox(
+        &["user", "add", "ann", "--admin", "--password-stdin"],
+        &data_env,
+        Some("correct-horse-1\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!("[[import]]\npath = {folder:?}\nowner = \"ann\"\nsettle = \"0s\"\n"),
+    )
+    .unwrap();
+    let daemon = Daemon::start_with_env(
+        &data,
+        &[
+            ("PHOTOX_CONFIG", config.to_str().unwrap()),
+            ("PHOTOX_TEST_FAIL_WATCH", "1"),
+        ],
+    );
+    let client = reqwest::blocking::Client::new();
+    let login: Value = client
+        .post(daemon.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "ann", "password": "correct-horse-1"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["data"]["access_token"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let status: Value = client
+            .get(daemon.url("/api/v1/admin/imports"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let item = &status["data"]["items"][0];
+        assert_eq!(item["watch"], "poll", "{status}");
+        if item["imported"] == 1 {
+            assert!(
+                item["reason"].as_str().unwrap().contains("watching failed"),
+                "{status}"
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the polled folder was never imported");
+}

@@ -512,3 +512,51 @@ async fn a_missing_folder_does_not_stop_the_daemon_and_says_why() {
     );
     assert_eq!(s.get("/health", None).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_file_that_cannot_be_stored_is_reported_once_and_tried_again_when_it_changes() {
+    use std::os::unix::ffi::OsStrExt;
+    let folder = tempfile::tempdir().unwrap();
+    let root = folder.path();
+    write(root, "empty.jpg", b"");
+    write(root, "huge.png", &fixture("bomb_40000.png"));
+    write(root, "ok.png", &fixture("plain.png"));
+    // A name that is not UTF-8 is left out and does not stop the scan.
+    std::fs::write(
+        root.join(std::ffi::OsStr::from_bytes(b"bad\xff.jpg")),
+        fixture("grayscale.jpg"),
+    )
+    .unwrap();
+    let (s, admin, ann) = server_with(vec![import(root, ImportMode::Copy, WatchMode::Poll)]).await;
+    let status = wait_for(&s, &admin, "the first scan", |i| {
+        i["last_scan_at"].is_string()
+    })
+    .await;
+    let id = status["id"].as_i64().unwrap();
+    scans_settled(&s, &admin).await;
+    let status = imports(&s, &admin).await[0].clone();
+    assert_eq!(
+        (status["imported"].clone(), status["failed"].clone()),
+        (json!(1), json!(1)),
+        "{status}"
+    );
+    assert_eq!(
+        status["skipped"], 1,
+        "the empty file is not a photo: {status}"
+    );
+    // Unchanged, it is not tried again.
+    rescan(&s, &admin, id).await;
+    let again = imports(&s, &admin).await[0].clone();
+    assert_eq!(again["failed"], 1, "{again}");
+    assert_eq!(photos(&s, &ann).await.len(), 1);
+    // Changed into a photo, it is taken.
+    write(root, "huge.png", &fixture("progressive.jpg"));
+    rescan(&s, &admin, id).await;
+    let fixed = imports(&s, &admin).await[0].clone();
+    assert_eq!(
+        (fixed["imported"].clone(), fixed["failed"].clone()),
+        (json!(2), json!(0)),
+        "{fixed}"
+    );
+    assert_eq!(photos(&s, &ann).await.len(), 2);
+}

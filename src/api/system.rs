@@ -26,7 +26,7 @@ pub struct Features {
     pub tagging: bool,
     /// Mirroring originals to remote storage (not built into this version yet).
     pub mirror: bool,
-    /// Watched import folders (not built into this version yet).
+    /// Whether watched import folders (`[[import]]`) are configured.
     pub import: bool,
     /// Whether `POST /auth/register` accepts new users.
     pub registration: bool,
@@ -41,7 +41,7 @@ pub fn api_info(state: &AppState) -> ApiInfo {
         features: Features {
             tagging: state.processing().tagger().is_some(),
             mirror: false,
-            import: false,
+            import: !config.import.is_empty(),
             registration: config.auth.registration == Registration::Open,
         },
     }

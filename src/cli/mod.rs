@@ -182,6 +182,15 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::Config { .. } => {
+            for (i, import) in config.import.iter().enumerate() {
+                if !import.path.is_dir() {
+                    eprintln!(
+                        "warning: import[{i}].path {} is not a folder that can be read now; \
+                         the daemon starts anyway and shows it paused",
+                        import.path.display()
+                    );
+                }
+            }
             println!("configuration is valid; effective settings (secrets masked):");
             println!("{}", serde_json::to_string_pretty(&config.masked())?);
             Ok(ExitCode::SUCCESS)

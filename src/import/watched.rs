@@ -105,6 +105,8 @@ struct Inner {
     importer: Importer,
     roots: RwLock<Vec<Arc<Root>>>,
     reconfigured: tokio::sync::Notify,
+    /// `run` is watching: a new configuration must rebuild its watches.
+    running: AtomicBool,
 }
 
 impl WatchedFolders {
@@ -116,6 +118,7 @@ impl WatchedFolders {
                 importer,
                 roots: RwLock::new(Vec::new()),
                 reconfigured: tokio::sync::Notify::new(),
+                running: AtomicBool::new(false),
             }),
         }
     }
@@ -172,7 +175,9 @@ impl WatchedFolders {
                 confirmed: false,
             });
         }
-        self.inner.reconfigured.notify_one();
+        if self.inner.running.load(Ordering::SeqCst) {
+            self.inner.reconfigured.notify_one();
+        }
         Ok(())
     }
 
@@ -260,6 +265,7 @@ impl WatchedFolders {
     /// Watches every folder until `stop`: events queue scans, and every folder is scanned on
     /// its schedule. Rebuilt when the configuration changes.
     pub async fn run(self, stop: CancellationToken) {
+        self.inner.running.store(true, Ordering::SeqCst);
         loop {
             let round = CancellationToken::new();
             let mut tasks = tokio::task::JoinSet::new();
@@ -294,6 +300,7 @@ impl WatchedFolders {
             drop(watchers);
             while tasks.join_next().await.is_some() {}
             if stop.is_cancelled() {
+                self.inner.running.store(false, Ordering::SeqCst);
                 return;
             }
         }
@@ -427,9 +434,8 @@ impl WatchedFolders {
         db.run(move |conn| {
             let tx = crate::db::write_tx(conn)?;
             for (path, mut file) in gone {
-                if moves {
-                    repo::forget_file(&tx, id, &path)?;
-                    continue;
+                if moves && matches!(file.state, FileState::Imported | FileState::Duplicate) {
+                    continue; // moved into the library: gone as it should be
                 }
                 if let (true, FileState::Imported, Some(photo)) =
                     (in_place, file.state, file.photo_id)
@@ -475,7 +481,10 @@ impl WatchedFolders {
                         next_look = Some(next_look.map_or(due, |n: i64| n.min(due)));
                     }
                 }
-                Some(_) if same => {}
+                Some(k)
+                    if same
+                        && !(moves
+                            && matches!(k.state, FileState::Imported | FileState::Duplicate)) => {}
                 _ => {
                     // New or changed: the settle clock starts now, unless it is a file that
                     // was renamed or moved inside the folder (same size and time as one gone).
@@ -562,7 +571,8 @@ impl WatchedFolders {
             album_id,
         };
         let (outcome, photo) = importer.ingest_one(&target, file).await?;
-        let (id, relative, moves) = (root.id, file.relative.clone(), mode == Mode::Move);
+        crate::crash_points::reached("import.taken");
+        let (id, relative) = (root.id, file.relative.clone());
         let in_place = mode == Mode::InPlace;
         let gone_path = resolved.to_path_buf();
         let record = KnownFile {
@@ -597,11 +607,7 @@ impl WatchedFolders {
                         duplicate_state(&tx, id, &relative, photo, in_place, &gone_path)?
                     }
                 };
-                if moves && matches!(record.state, FileState::Imported | FileState::Duplicate) {
-                    repo::forget_file(&tx, id, &relative)?;
-                } else {
-                    repo::put_file(&tx, id, &relative, &record, reason.as_deref())?;
-                }
+                repo::put_file(&tx, id, &relative, &record, reason.as_deref())?;
                 tx.commit()?;
                 Ok(())
             })

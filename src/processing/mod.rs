@@ -287,12 +287,22 @@ impl Processing {
         .map_err(|e| JobError::Permanent(format!("thumbnailing crashed: {e}")))?
     }
 
-    /// Runs the model on the original and replaces the photo's AI tags (manual tags stay).
+    /// Runs the model and replaces the photo's AI tags (manual tags stay). The model's input
+    /// is 224 pixels square: it is taken from the preview when the thumbnails step made it
+    /// (a JPEG already upright, a fraction of the original's pixels to decode), else from the
+    /// original.
     async fn tag_photo(&self, tagger: &Tagger, photo: &Photo) -> Result<(), JobError> {
-        let original = self.original_of(photo)?;
-        let kind = image_kind(photo)?;
+        let preview = self
+            .storage
+            .rendition_path(file_key(photo), Rendition::Preview);
+        let (source, kind, orientation) = if preview.is_file() {
+            (preview, ImageKind::Jpeg, None)
+        } else {
+            let kind = image_kind(photo)?;
+            (self.original_of(photo)?, kind, photo.camera.orientation)
+        };
         let tags = tagger
-            .tag_file(original, kind, photo.camera.orientation)
+            .tag_file(source, kind, orientation)
             .await
             .map_err(tagging_failure)?;
         let id = photo.id;
