@@ -27,9 +27,17 @@ use crate::sharing::Sharing;
 use crate::storage::work::{self, WorkDir};
 use crate::storage::Storage;
 use crate::tagging::Tagger;
+use crate::uploads::{self, Uploads};
 
 /// Directories under the data dir (API.md §12).
-pub const SUBDIRS: &[&str] = &["originals", "trash", "thumbnails", "tmp", "avatars"];
+pub const SUBDIRS: &[&str] = &[
+    "originals",
+    "trash",
+    "thumbnails",
+    "tmp",
+    "avatars",
+    "uploads",
+];
 const HEALTH_PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long SIGTERM waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -51,6 +59,7 @@ struct StateInner {
     accounts: Accounts,
     library: Library,
     ingest: Ingest,
+    uploads: Uploads,
     sharing: Sharing,
     search: Search,
     jobs: Jobs,
@@ -127,8 +136,20 @@ impl AppState {
             config.auth.refresh_ttl.0,
             data_dir.join("avatars"),
         );
+        let uploads = Uploads::new(
+            db.clone(),
+            ingest.clone(),
+            data_dir.clone(),
+            uploads::Settings {
+                max_bytes: config.storage.max_upload_mb * 1024 * 1024,
+                min_free_bytes: config.storage.min_free_mb * 1024 * 1024,
+                expire_after: config.uploads.expire_after.0,
+                max_pending: config.uploads.max_pending_per_user,
+            },
+        );
         library.register_jobs(&jobs);
         accounts.register_jobs(&jobs);
+        uploads.register_jobs(&jobs);
         let sharing = Sharing::new(db.clone(), library.clone());
         let search = Search::new(db.clone(), library.clone());
         Ok(Self {
@@ -141,6 +162,7 @@ impl AppState {
                 accounts,
                 library,
                 ingest,
+                uploads,
                 sharing,
                 search,
                 jobs,
@@ -172,6 +194,11 @@ impl AppState {
 
     pub fn ingest(&self) -> &Ingest {
         &self.inner.ingest
+    }
+
+    /// Resumable (tus) uploads.
+    pub fn uploads(&self) -> &Uploads {
+        &self.inner.uploads
     }
 
     /// The job service: tests and features register kinds and schedules on it before

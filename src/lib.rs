@@ -23,4 +23,5 @@ pub mod stats;
 pub mod storage;
 pub mod tagging;
 pub mod tls;
+pub mod uploads;
 pub mod visibility;
