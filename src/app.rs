@@ -12,21 +12,26 @@ use tokio::signal::unix::Signal;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::account_removal::AccountRemoval;
 use crate::auth::tokens::TokenKeys;
 use crate::auth::Accounts;
+use crate::batch::Batch;
+use crate::catalog::signing::UrlSigner;
+use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError, Overrides};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::ingest::{self, Ingest};
 use crate::jobs::Jobs;
-use crate::photos::library::{Library, Limits};
-use crate::photos::signing::UrlSigner;
+use crate::processing::Processing;
 use crate::ratelimit::RateLimiter;
 use crate::search::Search;
+use crate::sharing::members::Members;
 use crate::sharing::Sharing;
 use crate::storage::work::{self, WorkDir};
 use crate::storage::Storage;
 use crate::tagging::Tagger;
+use crate::trash::Trash;
 use crate::uploads::{self, Uploads};
 
 /// Directories under the data dir (API.md §12).
@@ -57,10 +62,15 @@ struct StateInner {
     data_dir: PathBuf,
     db: Db,
     accounts: Accounts,
-    library: Library,
+    catalog: Catalog,
+    trash: Trash,
+    processing: Processing,
+    members: Members,
+    batch: Batch,
     ingest: Ingest,
     uploads: Uploads,
     sharing: Sharing,
+    account_removal: AccountRemoval,
     search: Search,
     jobs: Jobs,
     limiter: RateLimiter,
@@ -79,7 +89,7 @@ impl AppState {
         prepare_data_dir(&config.storage.data_dir)?;
         let state = Self::build(config, config_file, overrides)?;
         let removed =
-            ingest::recovery::recover_interrupted(state.db(), state.library().storage(), true)?;
+            ingest::recovery::recover_interrupted(state.db(), state.catalog().storage(), true)?;
         if removed > 0 {
             log::warn!(
                 "removed {removed} originals of uploads interrupted before they were stored"
@@ -95,7 +105,7 @@ impl AppState {
         prepare_data_dir(&config.storage.data_dir)?;
         let state = Self::build(config, None, Overrides::default())?;
         // Only what dead processes left: the daemon's own work dir is locked while it runs.
-        ingest::recovery::recover_interrupted(state.db(), state.library().storage(), false)?;
+        ingest::recovery::recover_interrupted(state.db(), state.catalog().storage(), false)?;
         Ok(state)
     }
 
@@ -108,19 +118,24 @@ impl AppState {
         let db = Db::open(&data_dir.join("photox.db"))?;
         let keys = TokenKeys::load_or_create(&data_dir)?;
         let jobs = Jobs::new(db.clone());
-        let library = Library::new(
+        let storage = Storage::new(data_dir.clone());
+        let retention = i64::from(config.storage.trash_retention_days) * 86400;
+        let signer = UrlSigner::new(keys.url_key());
+        let catalog = Catalog::new(db.clone(), storage.clone(), signer, retention);
+        let trash = Trash::new(db.clone(), storage.clone(), catalog.clone());
+        let tagger = config.tagging.enabled.then(|| Tagger::new(&config.tagging));
+        let processing = Processing::new(
             db.clone(),
-            Storage::new(data_dir.clone()),
+            storage.clone(),
             jobs.clone(),
-            UrlSigner::new(keys.url_key()),
-            Limits {
-                trash_retention_secs: i64::from(config.storage.trash_retention_days) * 86400,
-            },
-            config.tagging.enabled.then(|| Tagger::new(&config.tagging)),
+            catalog.clone(),
+            tagger,
         );
+        let members = Members::new(db.clone());
+        let batch = Batch::new(catalog.clone(), trash.clone(), members.clone());
         let ingest = Ingest::new(
             db.clone(),
-            Storage::new(data_dir.clone()),
+            storage.clone(),
             WorkDir::create(&data_dir)?,
             jobs.clone(),
             ingest::Limits {
@@ -147,11 +162,13 @@ impl AppState {
                 max_pending: config.uploads.max_pending_per_user,
             },
         );
-        library.register_jobs(&jobs);
+        processing.register_jobs(&jobs);
+        trash.register_jobs(&jobs);
         accounts.register_jobs(&jobs);
         uploads.register_jobs(&jobs);
-        let sharing = Sharing::new(db.clone(), library.clone());
-        let search = Search::new(db.clone(), library.clone());
+        let sharing = Sharing::new(db.clone(), trash.clone());
+        let account_removal = AccountRemoval::new(db.clone(), storage, accounts.clone());
+        let search = Search::new(db.clone(), catalog.clone());
         Ok(Self {
             inner: Arc::new(StateInner {
                 config: RwLock::new(Arc::new(config)),
@@ -160,10 +177,15 @@ impl AppState {
                 data_dir,
                 db,
                 accounts,
-                library,
+                catalog,
+                trash,
+                processing,
+                members,
+                batch,
                 ingest,
                 uploads,
                 sharing,
+                account_removal,
                 search,
                 jobs,
                 limiter: RateLimiter::default(),
@@ -188,8 +210,24 @@ impl AppState {
         &self.inner.accounts
     }
 
-    pub fn library(&self) -> &Library {
-        &self.inner.library
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub fn trash(&self) -> &Trash {
+        &self.inner.trash
+    }
+
+    pub fn processing(&self) -> &Processing {
+        &self.inner.processing
+    }
+
+    pub fn members(&self) -> &Members {
+        &self.inner.members
+    }
+
+    pub fn batch(&self) -> &Batch {
+        &self.inner.batch
     }
 
     pub fn ingest(&self) -> &Ingest {
@@ -209,6 +247,10 @@ impl AppState {
 
     pub fn sharing(&self) -> &Sharing {
         &self.inner.sharing
+    }
+
+    pub fn account_removal(&self) -> &AccountRemoval {
+        &self.inner.account_removal
     }
 
     pub fn search(&self) -> &Search {
@@ -345,7 +387,7 @@ impl App {
         let mut tasks = JoinSet::new();
         let jobs = self.state.jobs().clone();
         tasks.spawn(jobs.run(self.state.worker_count(), JOB_GRACE, stop.clone()));
-        if let Some(tagger) = self.state.library().tagger() {
+        if let Some(tagger) = self.state.processing().tagger() {
             tasks.spawn(tagger.clone().run_idle_unloader(stop.clone()));
         }
         if let Some(signals) = self.sighup {

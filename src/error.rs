@@ -2,8 +2,8 @@
 //! `api/error.rs` decides status codes and what a client may read.
 
 use crate::auth::{AuthError, UserError};
+use crate::catalog::PhotoError;
 use crate::media::MediaError;
-use crate::photos::PhotoError;
 use crate::sharing::SharingError;
 
 #[derive(Debug, thiserror::Error)]

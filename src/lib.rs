@@ -1,8 +1,11 @@
 //! Photox: a self-hosted photo daemon for home NAS boxes.
 
+pub mod account_removal;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod batch;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod crash_points;
@@ -14,7 +17,7 @@ pub mod jobs;
 pub mod logging;
 pub mod media;
 pub mod memory;
-pub mod photos;
+pub mod processing;
 pub mod ratelimit;
 pub mod search;
 pub mod server;
@@ -23,5 +26,5 @@ pub mod stats;
 pub mod storage;
 pub mod tagging;
 pub mod tls;
+pub mod trash;
 pub mod uploads;
-pub mod visibility;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use photox::db::ids::{JobId, PhotoId};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use photox::app::{AppState, DRAIN_TIMEOUT, JOB_GRACE};
 use photox::jobs::{
     handler_fn, Backoff, JobContext, JobError, JobKind, JobRow, Priority, RetryPolicy,
 };
-use photox::photos::processing::{register_step, MakeThumbnails, PhotoStep};
+use photox::processing::{register_step, MakeThumbnails, PhotoStep};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -31,7 +32,7 @@ async fn poll<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
 }
 
 /// Waits until job `id` satisfies `done`, and returns it.
-async fn wait_job(s: &TestServer, id: i64, what: &str, done: impl Fn(&JobRow) -> bool) -> JobRow {
+async fn wait_job(s: &TestServer, id: JobId, what: &str, done: impl Fn(&JobRow) -> bool) -> JobRow {
     poll(what, async || {
         let job = s
             .state
@@ -125,7 +126,7 @@ async fn a_job_that_retries_until_it_succeeds_outlives_restarts_and_any_attempt_
         .as_array()
         .unwrap()
         .iter()
-        .find(|j| j["id"] == id)
+        .find(|j| j["id"] == id.get())
         .unwrap()
         .clone();
     assert_eq!(listed["kind"], CopyWhenUp::NAME);
@@ -145,7 +146,7 @@ async fn a_job_that_retries_until_it_succeeds_outlives_restarts_and_any_attempt_
 /// run waits for the test to open `gate`, then fails as if the remote were unreachable.
 #[derive(Debug, Serialize, Deserialize)]
 struct MirrorCopy {
-    photo_id: i64,
+    photo_id: PhotoId,
 }
 
 impl JobKind for MirrorCopy {
@@ -157,7 +158,7 @@ impl JobKind for MirrorCopy {
 impl PhotoStep for MirrorCopy {
     const STEP: &'static str = "mirror";
     const COUNTS_TOWARD_STATUS: bool = false;
-    fn photo_id(&self) -> i64 {
+    fn photo_id(&self) -> PhotoId {
         self.photo_id
     }
 }
@@ -181,7 +182,7 @@ async fn a_failing_step_that_does_not_count_never_holds_back_nor_fails_its_photo
             let gate = opened.clone();
             register_step(
                 state.jobs(),
-                state.library(),
+                state.processing(),
                 move |_, _, _: MirrorCopy, _| {
                     let gate = gate.clone();
                     async move {
@@ -198,8 +199,10 @@ async fn a_failing_step_that_does_not_count_never_holds_back_nor_fails_its_photo
         .as_i64()
         .unwrap();
     s.state
-        .library()
-        .queue_step(MirrorCopy { photo_id: id })
+        .processing()
+        .queue_step(MirrorCopy {
+            photo_id: PhotoId(id),
+        })
         .await
         .unwrap();
     let path = format!("/photos/{id}/status");
@@ -350,7 +353,9 @@ async fn a_job_whose_photo_is_gone_ends_done_without_an_error() {
     let job = s
         .state
         .jobs()
-        .enqueue(MakeThumbnails { photo_id: id })
+        .enqueue(MakeThumbnails {
+            photo_id: PhotoId(id),
+        })
         .await
         .unwrap()
         .unwrap();

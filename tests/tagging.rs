@@ -184,7 +184,7 @@ async fn with_tagging_off_the_step_is_skipped_and_no_ai_tags_appear() {
     assert_eq!(status["status"], "ready", "{status}");
     assert_eq!(step_of(&status, "tags")["status"], "skipped");
     assert!(tags_of(&s, &ann.access, id).await.is_empty());
-    assert!(s.state.library().tagger().is_none());
+    assert!(s.state.processing().tagger().is_none());
 }
 
 async fn reprocess_tags(s: &TestServer, token: &str, id: i64) {
@@ -318,7 +318,7 @@ async fn the_model_is_unloaded_when_idle_and_loaded_again_on_use() {
     })
     .await;
     let ann = s.register("ann").await;
-    let tagger = s.state.library().tagger().unwrap().clone();
+    let tagger = s.state.processing().tagger().unwrap().clone();
     assert!(!tagger.is_loaded(), "nothing loads before the first photo");
     let first = upload_fixture(&s, &ann.access, "chelsea.png").await;
     assert_eq!(

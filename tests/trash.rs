@@ -166,7 +166,7 @@ async fn trash_older_than_the_retention_is_purged_automatically() {
         .await
         .unwrap();
     // The maintenance task runs this hourly (and at start); call it directly.
-    assert_eq!(s.state.library().purge_expired_trash().await.unwrap(), 1);
+    assert_eq!(s.state.trash().purge_expired_trash().await.unwrap(), 1);
     s.get(&format!("/photos/{old}"), Some(&ann.access))
         .await
         .expect(404);

@@ -422,7 +422,7 @@ async fn unfinished_uploads_expire_and_a_scheduled_job_removes_them() {
     assert_eq!(photox::uploads::ExpireUploads::NAME, "expire_uploads");
 }
 
-async fn wait_done(s: &TestServer, job: i64) {
+async fn wait_done(s: &TestServer, job: photox::db::ids::JobId) {
     for _ in 0..400 {
         let row = s.state.jobs().find(job).await.unwrap();
         if row.as_ref().is_none_or(|r| r.state == "done") {

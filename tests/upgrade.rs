@@ -109,6 +109,27 @@ async fn check_release(release: &str) {
             }
         }
     }
+    // Where each original lives was recorded by the migration: the trashed one is restored
+    // from trash/ and then served from originals/, every photo came from an upload.
+    assert!(
+        mine.iter().all(|(_, p)| p["origin"]["kind"] == "upload"),
+        "{release}"
+    );
+    let discarded = find(&mine, "Discarded")["id"].as_i64().unwrap();
+    let restored = s
+        .post(
+            &format!("/photos/{discarded}/restore"),
+            Some(&alice.access),
+            Value::Null,
+        )
+        .await;
+    let restored = restored.expect(200).data().clone();
+    let r = s
+        .get_raw(restored["urls"]["original"].as_str().unwrap(), None, &[])
+        .await;
+    assert_eq!(r.status(), 200, "{release}: restored original");
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(common::sha256_hex(&bytes), restored["checksum"]);
     let garden = find(&mine, "Garden");
     assert_eq!(garden["like_count"], 2, "{release}: likes kept");
 

@@ -1,6 +1,7 @@
 //! Album objects as the API shows them (API.md §6), request bodies, and the body of
 //! `POST /albums/{id}/photos`, which is either JSON photo ids or a multipart upload.
 
+use crate::db::ids::PhotoId;
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, Registry};
 use poem_openapi::types::{MaybeUndefined, Type};
@@ -13,8 +14,8 @@ use super::photo_models::{file_url, OwnerRef, PhotoResponse, VisibilityName};
 use super::refined::{requiring, Refine, Refined};
 use super::text::AlbumTitle;
 use super::timestamp;
-use crate::photos::signing::{PhotoKey, UrlSigner};
-use crate::photos::Visibility;
+use crate::catalog::signing::{PhotoKey, UrlSigner};
+use crate::catalog::Visibility;
 use crate::sharing::Album;
 
 #[derive(Debug, Object)]
@@ -48,17 +49,17 @@ pub struct AlbumResponse {
 
 pub fn album_response(album: Album, signer: &UrlSigner, now: i64) -> AlbumResponse {
     AlbumResponse {
-        id: album.id,
+        id: album.id.get(),
         owner: OwnerRef {
-            id: album.owner_id,
+            id: album.owner_id.get(),
             username: album.owner_username,
         },
         title: album.title,
         description: album.description,
         visibility: album.visibility.into(),
         is_public: album.visibility == Visibility::Public,
-        parent_id: album.parent_id,
-        cover_photo_id: album.cover_photo_id,
+        parent_id: album.parent_id.map(|a| a.get()),
+        cover_photo_id: album.cover_photo_id.map(|p| p.get()),
         cover_url: album
             .cover_photo_id
             .zip(album.cover_key.as_deref())
@@ -164,10 +165,10 @@ pub struct PhotoIdsFields {
 }
 
 impl PhotoIdsRequest {
-    pub fn ids(self) -> Vec<i64> {
+    pub fn ids(self) -> Vec<PhotoId> {
         match self.0.photo_ids {
-            Some(ids) => ids,
-            None => self.0.image_id.into_iter().collect(),
+            Some(ids) => ids.into_iter().map(PhotoId).collect(),
+            None => self.0.image_id.into_iter().map(PhotoId).collect(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/albums`: nested albums, their photos, cover, sharing and likes.
 
+use crate::db::ids::{AlbumId, PhotoId};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -22,8 +23,8 @@ use super::security::{BearerAuth, OptionalAuth};
 use super::text::Text;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 use crate::sharing::album_repo::AlbumChange;
 use crate::sharing::albums::{AlbumInput, AlbumListParams, AlbumScope, AlbumSort};
 use crate::sharing::Album;
@@ -31,7 +32,7 @@ use crate::sharing::Album;
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
 pub fn present_album(state: &AppState, album: Album) -> AlbumResponse {
-    album_response(album, state.library().signer(), crate::db::now())
+    album_response(album, state.catalog().signer(), crate::db::now())
 }
 
 /// One page of albums as the API shows them.
@@ -59,7 +60,7 @@ async fn album_photos(
     req: &Request,
 ) -> ApiResult<PhotoPage> {
     let params = ListParams {
-        album_id: Some(id),
+        album_id: Some(AlbumId(id)),
         sort: parse_sort(sort, req)?,
         ..ListParams::page(Scope::Visible, paging.per_page, paging.offset())
     };
@@ -80,7 +81,7 @@ async fn update(
     let parent_id = match b.parent_id {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null | MaybeUndefined::Value(0) => Some(None),
-        MaybeUndefined::Value(p) => Some(Some(p)),
+        MaybeUndefined::Value(p) => Some(Some(AlbumId(p))),
     };
     let change = AlbumChange {
         title: b.title.map(Text::into_inner),
@@ -88,7 +89,10 @@ async fn update(
         visibility: chosen_visibility(b.visibility, b.is_public),
         parent_id,
     };
-    let album = state.sharing().update_album(viewer, id, change).await?;
+    let album = state
+        .sharing()
+        .update_album(viewer, AlbumId(id), change)
+        .await?;
     Result::Ok(Envelope(present_album(state, album)))
 }
 
@@ -110,8 +114,8 @@ impl AlbumsApi {
             title: b.title.into_inner(),
             description: b.description.and_then(blank_to_none),
             visibility: chosen_visibility(b.visibility, b.is_public)
-                .unwrap_or(crate::photos::Visibility::Private),
-            parent_id: b.parent_id.filter(|p| *p != 0),
+                .unwrap_or(crate::catalog::Visibility::Private),
+            parent_id: b.parent_id.filter(|p| *p != 0).map(AlbumId),
         };
         let album = state.sharing().create_album(&auth.0, input).await?;
         Result::Ok(Envelope(present_album(&state, album)))
@@ -141,7 +145,7 @@ impl AlbumsApi {
         };
         let params = AlbumListParams {
             scope,
-            parent: parent_id.0.map(|p| (p != 0).then_some(p)),
+            parent: parent_id.0.map(|p| (p != 0).then_some(AlbumId(p))),
             sort: sort_or_alias(sort.0, req, (AlbumSort::CreatedAt, true))?,
             limit: paging.per_page,
             offset: paging.offset(),
@@ -167,7 +171,7 @@ impl AlbumsApi {
     ) -> Reply<Ok<AlbumDetailResponse>, NotFound> {
         let viewer = Viewer::from(auth.0);
         let paging = Paging::from_query(page.0, per_page.0, req)?;
-        let album = state.sharing().get_album(viewer, id.0).await?;
+        let album = state.sharing().get_album(viewer, AlbumId(id.0)).await?;
         let photos = album_photos(&state, viewer, id.0, paging, sort.0, req)
             .await?
             .0;
@@ -234,7 +238,11 @@ impl AlbumsApi {
     ) -> Reply<Empty, (Forbidden, NotFound)> {
         state
             .sharing()
-            .delete_album(Viewer::User(auth.0), id.0, delete_photos.0.unwrap_or(false))
+            .delete_album(
+                Viewer::User(auth.0),
+                AlbumId(id.0),
+                delete_photos.0.unwrap_or(false),
+            )
             .await?;
         Result::Ok(empty())
     }
@@ -256,13 +264,13 @@ impl AlbumsApi {
     > {
         match body {
             AlbumPhotosBody::Upload(upload) => {
-                let done = receive_upload(&state, &auth.0, *upload, Some(id.0)).await?;
+                let done = receive_upload(&state, &auth.0, *upload, Some(AlbumId(id.0))).await?;
                 Result::Ok(Either::Right(Envelope(done)))
             }
             AlbumPhotosBody::Ids(ids) => {
                 let outcome = state
-                    .library()
-                    .add_to_album(Viewer::User(auth.0), id.0, ids.ids())
+                    .members()
+                    .add_to_album(Viewer::User(auth.0), AlbumId(id.0), ids.ids())
                     .await?;
                 let failed = outcome
                     .failed
@@ -270,7 +278,7 @@ impl AlbumsApi {
                     .map(|(id, e)| {
                         let api = ApiError::from(e);
                         AddFailure {
-                            id,
+                            id: id.get(),
                             error: UploadError {
                                 kind: api.kind.to_string(),
                                 message: api.message,
@@ -279,8 +287,12 @@ impl AlbumsApi {
                     })
                     .collect();
                 Result::Ok(Either::Left(Envelope(AddPhotosResponse {
-                    added: outcome.added,
-                    already_present: outcome.already_present,
+                    added: outcome.added.into_iter().map(PhotoId::get).collect(),
+                    already_present: outcome
+                        .already_present
+                        .into_iter()
+                        .map(PhotoId::get)
+                        .collect(),
                     failed,
                 })))
             }
@@ -298,8 +310,8 @@ impl AlbumsApi {
         body: JsonBody<PhotoIdsRequest>,
     ) -> Reply<Ok<RemovedResponse>, (Forbidden, NotFound)> {
         let removed = state
-            .library()
-            .remove_from_album(Viewer::User(auth.0), id.0, body.0.ids())
+            .members()
+            .remove_from_album(Viewer::User(auth.0), AlbumId(id.0), body.0.ids())
             .await?;
         Result::Ok(Envelope(RemovedResponse {
             removed: removed.len() as i64,
@@ -318,7 +330,11 @@ impl AlbumsApi {
     ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
         let album = state
             .sharing()
-            .set_cover(Viewer::User(auth.0), id.0, body.0.photo_id)
+            .set_cover(
+                Viewer::User(auth.0),
+                AlbumId(id.0),
+                PhotoId(body.0.photo_id),
+            )
             .await?;
         Result::Ok(Envelope(present_album(&state, album)))
     }
@@ -333,7 +349,7 @@ impl AlbumsApi {
     ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
         let album = state
             .sharing()
-            .share_album(Viewer::User(auth.0), id.0, true)
+            .share_album(Viewer::User(auth.0), AlbumId(id.0), true)
             .await?;
         Result::Ok(Envelope(present_album(&state, album)))
     }
@@ -348,7 +364,7 @@ impl AlbumsApi {
     ) -> Reply<Ok<AlbumResponse>, (Forbidden, NotFound)> {
         let album = state
             .sharing()
-            .share_album(Viewer::User(auth.0), id.0, false)
+            .share_album(Viewer::User(auth.0), AlbumId(id.0), false)
             .await?;
         Result::Ok(Envelope(present_album(&state, album)))
     }
@@ -382,7 +398,10 @@ async fn like(
     id: i64,
     liked: bool,
 ) -> ApiResult<Ok<LikeResponse>> {
-    let (like_count, liked_by_me) = state.sharing().like_album(&auth.0, id, liked).await?;
+    let (like_count, liked_by_me) = state
+        .sharing()
+        .like_album(&auth.0, AlbumId(id), liked)
+        .await?;
     Result::Ok(Envelope(LikeResponse {
         like_count,
         liked_by_me,

@@ -15,8 +15,8 @@ use super::responses::Reply;
 use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 use crate::sharing::albums::{AlbumListParams, AlbumScope, AlbumSort};
 
 pub struct CommunityApi;

@@ -7,9 +7,9 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::Object;
 
 use crate::auth::{AuthError, UserError};
+use crate::catalog::PhotoError;
 use crate::error::{AppError, FieldError};
 use crate::media::MediaError;
-use crate::photos::PhotoError;
 use crate::sharing::SharingError;
 
 /// The error envelope of API.md §1.1.
@@ -153,9 +153,10 @@ impl From<AppError> for ApiError {
             },
             AppError::User(e) => match e {
                 UserError::NotFound | UserError::SessionNotFound => ApiError::not_found(msg),
-                UserError::UsernameTaken | UserError::LastAdmin | UserError::OwnsPhotos => {
-                    ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg)
-                }
+                UserError::UsernameTaken
+                | UserError::LastAdmin
+                | UserError::OwnsPhotos
+                | UserError::DeleteSelf => ApiError::new(S::CONFLICT, "RESOURCE_CONFLICT", msg),
             },
             AppError::Media(e) => match e {
                 MediaError::Unsupported => {

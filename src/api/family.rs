@@ -1,5 +1,6 @@
 //! `/api/v1/family`: create, join, view, leave, invite codes, members.
 
+use crate::db::ids::UserId;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::{Enum, Object, OpenApi};
@@ -45,15 +46,15 @@ pub struct FamilyResponse {
 
 fn family_response(f: Family) -> FamilyResponse {
     FamilyResponse {
-        id: f.id,
+        id: f.id.get(),
         name: f.name,
         invite_code: f.invite_code,
-        owner_id: f.owner_id,
+        owner_id: f.owner_id.get(),
         members: f
             .members
             .into_iter()
             .map(|m| FamilyMemberResponse {
-                id: m.id,
+                id: m.id.get(),
                 username: m.username,
                 display_name: m.display_name,
                 role: match m.role {
@@ -155,7 +156,10 @@ impl FamilyApi {
         auth: BearerAuth,
         user_id: Path<i64>,
     ) -> Reply<Ok<FamilyResponse>, (Forbidden, NotFound, Invalid)> {
-        let family = state.sharing().remove_member(&auth.0, user_id.0).await?;
+        let family = state
+            .sharing()
+            .remove_member(&auth.0, UserId(user_id.0))
+            .await?;
         Result::Ok(Envelope(family_response(family)))
     }
 }

@@ -8,9 +8,9 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
 use poem_openapi::Enum;
 
-use crate::photos::library::Scope;
+use crate::catalog::filter::Scope;
 
-use crate::photos::library::SortKey;
+use crate::catalog::filter::SortKey;
 use crate::sharing::albums::AlbumSort;
 
 /// An integer parameter within `MIN..=MAX`.

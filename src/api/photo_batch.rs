@@ -1,6 +1,7 @@
 //! `POST /api/v1/photos/batch`: one action over many photos, each succeeding or failing on its
 //! own. The request's schema says which `data` field each action needs.
 
+use crate::db::ids::{AlbumId, PhotoId};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
@@ -18,7 +19,7 @@ use super::responses::Reply;
 use super::security::BearerAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::batch::BatchAction;
+use crate::batch::BatchAction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
 #[oai(rename_all = "snake_case")]
@@ -161,12 +162,12 @@ fn batch_action(action: BatchActionName, data: BatchData) -> Result<BatchAction,
         ),
         A::AddTags => BatchAction::AddTags(data.tags.ok_or_else(|| missing("data.tags"))?),
         A::RemoveTags => BatchAction::RemoveTags(data.tags.ok_or_else(|| missing("data.tags"))?),
-        A::AddToAlbum => {
-            BatchAction::AddToAlbum(data.album_id.ok_or_else(|| missing("data.album_id"))?)
-        }
-        A::RemoveFromAlbum => {
-            BatchAction::RemoveFromAlbum(data.album_id.ok_or_else(|| missing("data.album_id"))?)
-        }
+        A::AddToAlbum => BatchAction::AddToAlbum(AlbumId(
+            data.album_id.ok_or_else(|| missing("data.album_id"))?,
+        )),
+        A::RemoveFromAlbum => BatchAction::RemoveFromAlbum(AlbumId(
+            data.album_id.ok_or_else(|| missing("data.album_id"))?,
+        )),
     })
 }
 
@@ -186,13 +187,20 @@ impl PhotoBatchApi {
     ) -> Reply<Ok<BatchResponse>> {
         let b = body.0 .0;
         let action = batch_action(b.action, b.data.unwrap_or_default())?;
-        let (succeeded, failures) = state.library().batch(&auth.0, b.photo_ids, action).await?;
+        let (succeeded, failures) = state
+            .batch()
+            .batch(
+                &auth.0,
+                b.photo_ids.into_iter().map(PhotoId).collect(),
+                action,
+            )
+            .await?;
         let failed = failures
             .into_iter()
             .map(|(id, e)| {
                 let api = ApiError::from(e);
                 BatchFailure {
-                    id,
+                    id: id.get(),
                     error: UploadError {
                         kind: api.kind.to_string(),
                         message: api.message,
@@ -200,6 +208,7 @@ impl PhotoBatchApi {
                 }
             })
             .collect();
+        let succeeded = succeeded.into_iter().map(PhotoId::get).collect();
         Result::Ok(Envelope(BatchResponse { succeeded, failed }))
     }
 }

@@ -2,6 +2,7 @@
 //! Last-Modified, Cache-Control, 304 and Range. A signed URL (from a Photo's `urls`) works
 //! without an Authorization header; public photos need neither.
 
+use crate::db::ids::PhotoId;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use poem::web::Data;
 use poem::Request;
@@ -14,8 +15,8 @@ use super::responses::{NotFound, PreconditionFailed, RangeNotSatisfiable, Reply}
 use super::security::OptionalAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::FileSignature;
-use crate::photos::{Viewer, Visibility};
+use crate::catalog::service::FileSignature;
+use crate::catalog::{Viewer, Visibility};
 use crate::storage::Rendition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -112,8 +113,8 @@ impl PhotoFilesApi {
         };
         let viewer = Viewer::from(auth.0);
         let (photo, path) = state
-            .library()
-            .photo_file(viewer, id.0, size.rendition(), signature)
+            .catalog()
+            .photo_file(viewer, PhotoId(id.0), size.rendition(), signature)
             .await?;
         let file = super::static_file::respond(req, &path).await?;
         let public = photo.visibility == Visibility::Public && photo.deleted_at.is_none();

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{Page, Pagination};
 use super::timestamp;
-use crate::photos::signing::{PhotoKey, UrlSigner};
-use crate::photos::{Origin, Photo, Status, Visibility};
+use crate::catalog::signing::{PhotoKey, UrlSigner};
+use crate::catalog::{Origin, Photo, Status, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize, Serialize)]
 #[oai(rename_all = "lowercase")]
@@ -324,9 +324,9 @@ pub fn photo_response(
         orientation: photo.camera.orientation,
     });
     PhotoResponse {
-        id: photo.id,
+        id: photo.id.get(),
         owner: OwnerRef {
-            id: photo.owner_id,
+            id: photo.owner_id.get(),
             username: photo.owner_username,
         },
         title: photo.title,
@@ -368,7 +368,7 @@ pub fn photo_response(
             .albums
             .into_iter()
             .map(|a| AlbumRef {
-                id: a.id,
+                id: a.id.get(),
                 title: a.title,
             })
             .collect(),
@@ -380,7 +380,7 @@ pub fn photo_response(
             },
             Origin::Import { import_id, path } => OriginResponse {
                 kind: OriginKind::Import,
-                import_id: Some(import_id),
+                import_id: Some(import_id.get()),
                 path: Some(path),
             },
         },

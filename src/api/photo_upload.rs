@@ -1,6 +1,7 @@
 //! Receiving a multipart photo upload: parts are read in order and each file is stored as
 //! its part arrives (shared by `POST /photos` and, later, album uploads).
 
+use crate::db::ids::AlbumId;
 use poem::http::StatusCode;
 use poem_openapi::Object;
 
@@ -10,8 +11,8 @@ use super::photo_models::PhotoResponse;
 use super::photos::{blank_to_none, present, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::catalog::{Origin, Viewer, Visibility};
 use crate::ingest::{Meta, Source};
-use crate::photos::{Origin, Viewer, Visibility};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
@@ -73,11 +74,10 @@ fn apply_text_field(meta: &mut Meta, name: &str, value: String) -> ApiResult<()>
                 .ok_or_else(|| invalid("must be private, family or public", "INVALID_VALUE"))?
         }
         "album_id" => {
-            meta.album_id = Some(
-                value
-                    .parse()
-                    .map_err(|_| invalid("must be an integer", "INVALID_FORMAT"))?,
-            )
+            meta.album_id =
+                Some(AlbumId(value.parse().map_err(|_| {
+                    invalid("must be an integer", "INVALID_FORMAT")
+                })?))
         }
         _ => {}
     }
@@ -111,7 +111,7 @@ pub async fn receive_upload(
     state: &AppState,
     caller: &Caller,
     body: MultipartBody,
-    album_id: Option<i64>,
+    album_id: Option<AlbumId>,
 ) -> ApiResult<UploadResponse> {
     let mut form = body.0;
     let mut meta = Meta {
@@ -146,7 +146,7 @@ pub async fn receive_upload(
             let source = Source::Stream(Box::pin(form.part_body()));
             let stored = match state.ingest().ingest(source, meta.clone()).await {
                 std::result::Result::Ok(done) => state
-                    .library()
+                    .catalog()
                     .get_photo(Viewer::User(*caller), done.photo_id)
                     .await
                     .map(|photo| (photo, done.duplicate)),

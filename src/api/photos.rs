@@ -1,5 +1,6 @@
 //! `/api/v1/photos`: upload, exists, list, detail, status, update, trash, reprocess, likes.
 
+use crate::db::ids::{AlbumId, PhotoId};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
@@ -24,9 +25,9 @@ use super::text::DateTimeOrEmpty;
 use super::ApiTags;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::photos::library::{ListParams, SortKey};
-use crate::photos::repo::PhotoChange;
-use crate::photos::{Photo, Viewer};
+use crate::catalog::filter::{ListParams, SortKey};
+use crate::catalog::repo::PhotoChange;
+use crate::catalog::{Photo, Viewer};
 use poem_openapi::types::ParseFromParameter;
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -36,11 +37,11 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 
 pub fn present(state: &AppState, photo: Photo) -> PhotoResponse {
-    let library = state.library();
+    let catalog = state.catalog();
     photo_response(
         photo,
-        library.signer(),
-        library.trash_retention_secs(),
+        catalog.signer(),
+        catalog.trash_retention_secs(),
         crate::db::now(),
     )
 }
@@ -179,9 +180,9 @@ impl PhotosApi {
         auth: BearerAuth,
         body: JsonBody<ExistsRequest>,
     ) -> Reply<Ok<ExistsResponse>> {
-        let found = state.library().existing(&auth.0, body.0.checksums).await?;
+        let found = state.catalog().existing(&auth.0, body.0.checksums).await?;
         Result::Ok(Envelope(ExistsResponse {
-            existing: found.into_iter().collect(),
+            existing: found.into_iter().map(|(sum, id)| (sum, id.get())).collect(),
         }))
     }
 
@@ -215,13 +216,14 @@ impl PhotosApi {
         let params = ListParams {
             scope: scope.0.into(),
             owner_id: None,
-            album_id: album_id.0,
+            album_id: album_id.0.map(AlbumId),
             tag: tag.0.filter(|t| !t.trim().is_empty()),
             favorite: favorite.0,
             year: year.0,
             month: month.0.map(|m| m.0 as u32),
             visibility: visibility.0.map(Into::into),
             status: status.0.map(Into::into),
+            trash: false,
             sort: parse_sort(sort.0, req)?,
             limit: paging.per_page,
             offset: paging.offset(),
@@ -243,7 +245,7 @@ impl PhotosApi {
     ) -> Reply<Ok<PhotoPage>> {
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let (photos, total) = state
-            .library()
+            .trash()
             .list_trash(&auth.0, paging.per_page, paging.offset())
             .await?;
         let items = photos.into_iter().map(|p| present(&state, p)).collect();
@@ -257,7 +259,7 @@ impl PhotosApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> Reply<Ok<PurgedResponse>> {
-        let purged = state.library().empty_trash(&auth.0).await? as i64;
+        let purged = state.trash().empty_trash(&auth.0).await? as i64;
         Result::Ok(Envelope(PurgedResponse { purged }))
     }
 
@@ -271,8 +273,8 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Ok<PhotoResponse>, NotFound> {
         let photo = state
-            .library()
-            .get_photo(Viewer::from(auth.0), id.0)
+            .catalog()
+            .get_photo(Viewer::from(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(Envelope(present(&state, photo)))
     }
@@ -286,8 +288,8 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Ok<PhotoStatusResponse>, NotFound> {
         let (status, steps) = state
-            .library()
-            .photo_status(Viewer::User(auth.0), id.0)
+            .processing()
+            .photo_status(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         let steps = steps
             .into_iter()
@@ -339,8 +341,8 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
-            .library()
-            .trash_photo(Viewer::User(auth.0), id.0)
+            .trash()
+            .trash_photo(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(empty())
     }
@@ -354,8 +356,8 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Ok<PhotoResponse>, (Forbidden, NotFound, Conflict)> {
         let photo = state
-            .library()
-            .restore_photo(Viewer::User(auth.0), id.0)
+            .trash()
+            .restore_photo(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(Envelope(present(&state, photo)))
     }
@@ -369,8 +371,8 @@ impl PhotosApi {
         id: Path<i64>,
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         state
-            .library()
-            .purge_photo(Viewer::User(auth.0), id.0)
+            .trash()
+            .purge_photo(Viewer::User(auth.0), PhotoId(id.0))
             .await?;
         Result::Ok(empty())
     }
@@ -390,8 +392,8 @@ impl PhotosApi {
             .and_then(|r| r.steps)
             .map(|steps| steps.iter().map(|s| s.as_str().to_string()).collect());
         state
-            .library()
-            .reprocess(Viewer::User(auth.0), id.0, steps)
+            .processing()
+            .reprocess(Viewer::User(auth.0), PhotoId(id.0), steps)
             .await?;
         Result::Ok(Envelope(Null))
     }
@@ -404,7 +406,10 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Reply<Ok<LikeResponse>, NotFound> {
-        let (like_count, liked_by_me) = state.library().set_like(&auth.0, id.0, true).await?;
+        let (like_count, liked_by_me) = state
+            .catalog()
+            .set_like(&auth.0, PhotoId(id.0), true)
+            .await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
             liked_by_me,
@@ -419,7 +424,10 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Reply<Ok<LikeResponse>, NotFound> {
-        let (like_count, liked_by_me) = state.library().set_like(&auth.0, id.0, false).await?;
+        let (like_count, liked_by_me) = state
+            .catalog()
+            .set_like(&auth.0, PhotoId(id.0), false)
+            .await?;
         Result::Ok(Envelope(LikeResponse {
             like_count,
             liked_by_me,
@@ -447,8 +455,8 @@ async fn update_photo(
         taken_at,
     };
     let photo = state
-        .library()
-        .update_photo(Viewer::User(caller), id, change, b.tags)
+        .catalog()
+        .update_photo(Viewer::User(caller), PhotoId(id), change, b.tags)
         .await?;
     Result::Ok(Envelope(present(state, photo)))
 }
@@ -460,7 +468,7 @@ pub(super) async fn photo_page(
     params: ListParams,
     paging: Paging,
 ) -> ApiResult<PhotoPage> {
-    let (photos, total) = state.library().list_photos(viewer, params).await?;
+    let (photos, total) = state.catalog().list_photos(viewer, params).await?;
     let items = photos.into_iter().map(|p| present(state, p)).collect();
     Result::Ok(PhotoPage(paging.page_of(items, total)))
 }

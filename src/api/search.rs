@@ -1,5 +1,6 @@
 //! `/api/v1/search/photos` and `/api/v1/tags` (API.md §9).
 
+use crate::db::ids::{AlbumId, UserId};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
@@ -16,8 +17,8 @@ use super::responses::{NotFound, Reply};
 use super::security::BearerAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 use crate::search::SearchFilters;
 
 #[derive(Debug, Object)]
@@ -176,7 +177,7 @@ impl SearchApi {
                 .filter(|t| !t.is_empty())
                 .map(String::from)
                 .collect(),
-            uploader_id: uploader_id.0,
+            uploader_id: uploader_id.0.map(UserId),
             start,
             end,
             camera: camera.0.filter(|c| !c.trim().is_empty()),
@@ -184,7 +185,7 @@ impl SearchApi {
             has_location: has_location.0,
         };
         let list = ListParams {
-            album_id: album_id.0,
+            album_id: album_id.0.map(AlbumId),
             sort: parse_sort(sort.0, req)?,
             ..ListParams::page(Scope::from(scope.0), paging.per_page, paging.offset())
         };

@@ -16,8 +16,8 @@ use poem::web::{StaticFileRequest, StaticFileResponse};
 use poem::{FromRequest, Request};
 
 use super::error::ApiError;
+use crate::catalog::PhotoError;
 use crate::error::AppError;
-use crate::photos::PhotoError;
 
 /// Conditional headers handed on to poem. If-Unmodified-Since counts only without If-Match
 /// (RFC 9110 §13.2.2); poem would evaluate both.

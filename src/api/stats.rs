@@ -1,5 +1,6 @@
 //! `/api/v1/stats` and the admin views `/api/v1/admin/*` (API.md §11).
 
+use crate::db::ids::UserId;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
@@ -14,9 +15,9 @@ use super::responses::{Forbidden, Reply};
 use super::security::BearerAuth;
 use super::{timestamp, ApiTags};
 use crate::app::AppState;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 use crate::jobs::{JobRow, Jobs};
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
 use crate::stats;
 
 #[derive(Debug, Object)]
@@ -131,7 +132,7 @@ fn job_response(jobs: &Jobs, j: JobRow) -> JobResponse {
         .ok()
         .and_then(|v| v.get("photo_id").and_then(serde_json::Value::as_i64));
     JobResponse {
-        id: j.id,
+        id: j.id.get(),
         kind: j.kind,
         photo_id,
         state: JobState::parse(&j.state).unwrap_or(JobState::Failed),
@@ -153,7 +154,7 @@ impl StatsApi {
     async fn stats(&self, state: Data<&AppState>, auth: BearerAuth) -> Reply<Ok<StatsResponse>> {
         let mine = stats::for_user(state.db(), auth.0.user_id).await?;
         let system = if auth.0.is_admin() {
-            let s = stats::for_system(state.db(), state.library().storage()).await?;
+            let s = stats::for_system(state.db(), state.catalog().storage()).await?;
             Some(SystemStatsResponse {
                 users: s.users,
                 photos: s.photos,
@@ -196,7 +197,7 @@ impl StatsApi {
             .map_err(crate::error::AppError::from)?;
         let paging = Paging::from_query(page.0, per_page.0, req)?;
         let params = ListParams {
-            owner_id: user_id.0,
+            owner_id: user_id.0.map(UserId),
             sort: parse_sort(sort.0, req)?,
             ..ListParams::page(Scope::Visible, paging.per_page, paging.offset())
         };

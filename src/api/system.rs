@@ -39,7 +39,7 @@ pub fn api_info(state: &AppState) -> ApiInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         time: timestamp(crate::db::now()),
         features: Features {
-            tagging: state.library().tagger().is_some(),
+            tagging: state.processing().tagger().is_some(),
             mirror: false,
             import: false,
             registration: config.auth.registration == Registration::Open,

@@ -13,8 +13,8 @@ use super::responses::Reply;
 use super::security::BearerAuth;
 use super::ApiTags;
 use crate::app::AppState;
-use crate::photos::library::{ListParams, Scope, SortKey};
-use crate::photos::Viewer;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::Viewer;
 
 #[derive(Debug, Object)]
 pub struct TimelineMonth {
@@ -58,7 +58,7 @@ impl TimelineApi {
             ..ListParams::page(Scope::from(scope.0), 1, 0)
         };
         let years = state
-            .library()
+            .catalog()
             .timeline(Viewer::User(auth.0), params)
             .await?;
         let years = years

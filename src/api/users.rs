@@ -1,5 +1,6 @@
 //! `/api/v1/users`: the caller's profile, avatar and sessions; user administration.
 
+use crate::db::ids::{SessionId, UserId};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
@@ -75,7 +76,7 @@ pub struct UserResponse {
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
         Self {
-            id: u.id,
+            id: u.id.get(),
             username: u.username,
             email: u.email,
             display_name: u.display_name,
@@ -83,7 +84,7 @@ impl From<User> for UserResponse {
             avatar_url: u.avatar_url,
             role: u.role.into(),
             is_active: u.is_active,
-            family_id: u.family_id,
+            family_id: u.family_id.map(|f| f.get()),
             created_at: timestamp(u.created_at),
             storage_used_bytes: u.storage_used_bytes,
         }
@@ -153,7 +154,7 @@ pub struct SessionResponse {
 impl From<SessionInfo> for SessionResponse {
     fn from(s: SessionInfo) -> Self {
         Self {
-            id: s.id,
+            id: s.id.get(),
             created_at: timestamp(s.created_at),
             last_used_at: timestamp(s.last_used_at),
             user_agent: s.user_agent,
@@ -232,7 +233,7 @@ impl UsersApi {
         req: &Request,
         id: Path<i64>,
     ) -> Reply<AvatarResponse, NotFound> {
-        let (path, updated) = state.accounts().avatar_file(id.0).await?;
+        let (path, updated) = state.accounts().avatar_file(UserId(id.0)).await?;
         let etag = format!("\"avatar-{}-{updated}\"", id.0);
         if req
             .header("if-none-match")
@@ -276,7 +277,10 @@ impl UsersApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Reply<Empty, NotFound> {
-        state.accounts().revoke_own_session(&auth.0, id.0).await?;
+        state
+            .accounts()
+            .revoke_own_session(&auth.0, SessionId(id.0))
+            .await?;
         Result::Ok(empty())
     }
 
@@ -345,7 +349,7 @@ impl UsersApi {
         auth.0
             .require_admin()
             .map_err(crate::error::AppError::from)?;
-        if id.0 == auth.0.user_id {
+        if UserId(id.0) == auth.0.user_id {
             if b.is_active == Some(false) {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -370,7 +374,10 @@ impl UsersApi {
             email: b.email.map(|e| Some(e.into_inner())),
             password: b.password.map(Text::into_inner),
         };
-        let user = state.accounts().admin_update(&auth.0, id.0, change).await?;
+        let user = state
+            .accounts()
+            .admin_update(&auth.0, UserId(id.0), change)
+            .await?;
         Result::Ok(Envelope(user.into()))
     }
 
@@ -387,26 +394,9 @@ impl UsersApi {
         purge: Query<Option<bool>>,
     ) -> Reply<Empty, (Forbidden, NotFound, Conflict)> {
         let purge = purge.0.unwrap_or(false);
-        auth.0
-            .require_admin()
-            .map_err(crate::error::AppError::from)?;
-        if id.0 == auth.0.user_id {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "RESOURCE_CONFLICT",
-                "an administrator cannot delete their own account",
-            )
-            .into());
-        }
         state
-            .accounts()
-            .ensure_deletable(&auth.0, id.0, purge)
-            .await?;
-        // A family owner hands the family on before the account goes.
-        state.sharing().remove_from_family(id.0).await?;
-        state
-            .library()
-            .delete_account(state.accounts(), &auth.0, id.0, purge)
+            .account_removal()
+            .delete(&auth.0, UserId(id.0), purge)
             .await?;
         Result::Ok(empty())
     }

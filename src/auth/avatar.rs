@@ -1,6 +1,7 @@
 //! Avatar upload and lookup. Files live in `<data_dir>/avatars/<user_id>.jpg`; each is written
 //! to a temporary file, fsynced and renamed into place before the row points at it.
 
+use crate::db::ids::UserId;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -26,7 +27,7 @@ impl Accounts {
     }
 
     /// The avatar file of a user and when it changed; not found when they have none.
-    pub async fn avatar_file(&self, user_id: i64) -> Result<(PathBuf, i64), AppError> {
+    pub async fn avatar_file(&self, user_id: UserId) -> Result<(PathBuf, i64), AppError> {
         let updated = self
             .db()
             .run(move |conn| Ok(repo::avatar_updated_at(conn, user_id)?))

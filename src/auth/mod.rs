@@ -9,6 +9,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod users;
 
+use crate::db::ids::{FamilyId, SessionId, UserId};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,6 +47,8 @@ pub enum UserError {
     LastAdmin,
     #[error("user still owns photos; pass purge=true to delete them too")]
     OwnsPhotos,
+    #[error("an administrator cannot delete their own account")]
+    DeleteSelf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +77,7 @@ impl Role {
 /// A user as stored, without the password hash.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub email: Option<String>,
     pub display_name: Option<String>,
@@ -82,7 +85,7 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub role: Role,
     pub is_active: bool,
-    pub family_id: Option<i64>,
+    pub family_id: Option<FamilyId>,
     pub created_at: i64,
     pub updated_at: i64,
     pub storage_used_bytes: i64,
@@ -91,8 +94,8 @@ pub struct User {
 /// The authenticated principal of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: i64,
-    pub session_id: i64,
+    pub user_id: UserId,
+    pub session_id: SessionId,
     pub role: Role,
 }
 

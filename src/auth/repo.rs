@@ -1,6 +1,7 @@
 //! SQL for users and sessions. Every function takes a connection or transaction, so a service
 //! can compose several in one transaction.
 
+use crate::db::ids::{SessionId, UserId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{Role, User};
@@ -48,7 +49,7 @@ pub fn count_active_admins(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// Inserts a user; `Ok(None)` when the username is taken (case-insensitively).
-pub fn insert_user(conn: &Connection, user: &NewUser<'_>) -> rusqlite::Result<Option<i64>> {
+pub fn insert_user(conn: &Connection, user: &NewUser<'_>) -> rusqlite::Result<Option<UserId>> {
     let result = conn.execute(
         "INSERT INTO users (username, password_hash, email, role, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -63,7 +64,7 @@ pub fn insert_user(conn: &Connection, user: &NewUser<'_>) -> rusqlite::Result<Op
     crate::db::inserted_id(conn, result)
 }
 
-pub fn find_user(conn: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
+pub fn find_user(conn: &Connection, id: UserId) -> rusqlite::Result<Option<User>> {
     conn.prepare_cached(&format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
     ))?
@@ -81,7 +82,7 @@ pub fn find_login(conn: &Connection, username: &str) -> rusqlite::Result<Option<
     .optional()
 }
 
-pub fn password_hash(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<String>> {
+pub fn password_hash(conn: &Connection, user_id: UserId) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT password_hash FROM users WHERE id = ?1",
         [user_id],
@@ -131,7 +132,7 @@ pub struct ProfileChange {
 
 pub fn update_profile(
     conn: &Connection,
-    id: i64,
+    id: UserId,
     change: &ProfileChange,
     now: i64,
 ) -> rusqlite::Result<()> {
@@ -152,7 +153,7 @@ pub fn update_profile(
     Ok(())
 }
 
-pub fn set_avatar(conn: &Connection, id: i64, url: &str, now: i64) -> rusqlite::Result<()> {
+pub fn set_avatar(conn: &Connection, id: UserId, url: &str, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE users SET avatar_url = ?1, avatar_updated_at = ?2, updated_at = ?2 WHERE id = ?3",
         params![url, now, id],
@@ -160,7 +161,7 @@ pub fn set_avatar(conn: &Connection, id: i64, url: &str, now: i64) -> rusqlite::
     Ok(())
 }
 
-pub fn avatar_updated_at(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+pub fn avatar_updated_at(conn: &Connection, id: UserId) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
         "SELECT avatar_updated_at FROM users WHERE id = ?1",
         [id],
@@ -170,7 +171,12 @@ pub fn avatar_updated_at(conn: &Connection, id: i64) -> rusqlite::Result<Option<
     .map(Option::flatten)
 }
 
-pub fn set_password_hash(conn: &Connection, id: i64, hash: &str, now: i64) -> rusqlite::Result<()> {
+pub fn set_password_hash(
+    conn: &Connection,
+    id: UserId,
+    hash: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
         params![hash, now, id],
@@ -178,7 +184,7 @@ pub fn set_password_hash(conn: &Connection, id: i64, hash: &str, now: i64) -> ru
     Ok(())
 }
 
-pub fn set_role(conn: &Connection, id: i64, role: Role, now: i64) -> rusqlite::Result<()> {
+pub fn set_role(conn: &Connection, id: UserId, role: Role, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE users SET role = ?1, updated_at = ?2 WHERE id = ?3",
         params![role.as_str(), now, id],
@@ -186,7 +192,7 @@ pub fn set_role(conn: &Connection, id: i64, role: Role, now: i64) -> rusqlite::R
     Ok(())
 }
 
-pub fn set_active(conn: &Connection, id: i64, active: bool, now: i64) -> rusqlite::Result<()> {
+pub fn set_active(conn: &Connection, id: UserId, active: bool, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE users SET is_active = ?1, updated_at = ?2 WHERE id = ?3",
         params![active, now, id],
@@ -194,7 +200,7 @@ pub fn set_active(conn: &Connection, id: i64, active: bool, now: i64) -> rusqlit
     Ok(())
 }
 
-pub fn count_photos(conn: &Connection, owner_id: i64) -> rusqlite::Result<i64> {
+pub fn count_photos(conn: &Connection, owner_id: UserId) -> rusqlite::Result<i64> {
     conn.query_row(
         "SELECT count(*) FROM photos WHERE owner_id = ?1",
         [owner_id],
@@ -202,15 +208,15 @@ pub fn count_photos(conn: &Connection, owner_id: i64) -> rusqlite::Result<i64> {
     )
 }
 
-pub fn delete_user(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+pub fn delete_user(conn: &Connection, id: UserId) -> rusqlite::Result<bool> {
     Ok(conn.execute("DELETE FROM users WHERE id = ?1", [id])? > 0)
 }
 
 /// A session row as the services need it.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub refresh_gen: i64,
     pub created_at: i64,
     pub last_used_at: i64,
@@ -242,22 +248,22 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
 
 pub fn insert_session(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     secret: &str,
     now: i64,
     expires_at: i64,
     user_agent: Option<&str>,
     ip: Option<&str>,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<SessionId> {
     conn.execute(
         "INSERT INTO sessions (user_id, secret, created_at, last_used_at, expires_at, user_agent, ip)
          VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
         params![user_id, secret, now, expires_at, user_agent, ip],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(SessionId(conn.last_insert_rowid()))
 }
 
-pub fn find_session(conn: &Connection, id: i64) -> rusqlite::Result<Option<SessionRow>> {
+pub fn find_session(conn: &Connection, id: SessionId) -> rusqlite::Result<Option<SessionRow>> {
     conn.query_row(
         &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"),
         [id],
@@ -270,10 +276,10 @@ pub fn find_session(conn: &Connection, id: i64) -> rusqlite::Result<Option<Sessi
 /// `secret` is the session's own.
 pub fn find_live_session(
     conn: &Connection,
-    id: i64,
+    id: SessionId,
     secret: &str,
     now: i64,
-) -> rusqlite::Result<Option<(i64, Role, i64)>> {
+) -> rusqlite::Result<Option<(UserId, Role, i64)>> {
     conn.prepare_cached(
         "SELECT s.user_id, u.role, s.last_used_at FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = ?1 AND s.secret = ?3 AND s.revoked_at IS NULL AND s.expires_at > ?2
@@ -293,7 +299,7 @@ pub fn find_live_session(
 /// Live sessions of a user, newest first.
 pub fn list_sessions(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     now: i64,
 ) -> rusqlite::Result<Vec<SessionRow>> {
     let mut stmt = conn.prepare(&format!(
@@ -311,7 +317,7 @@ pub fn list_sessions(
 /// with the same token cannot both succeed).
 pub fn rotate_refresh(
     conn: &Connection,
-    id: i64,
+    id: SessionId,
     expected: i64,
     now: i64,
     expires_at: i64,
@@ -324,7 +330,7 @@ pub fn rotate_refresh(
     Ok(changed == 1)
 }
 
-pub fn touch_session(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn touch_session(conn: &Connection, id: SessionId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1",
         params![id, now],
@@ -334,7 +340,7 @@ pub fn touch_session(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<(
 
 pub fn revoke_session(
     conn: &Connection,
-    id: i64,
+    id: SessionId,
     reason: &str,
     now: i64,
 ) -> rusqlite::Result<bool> {
@@ -349,11 +355,11 @@ pub fn revoke_session(
 /// Revokes every live session of `user_id` except `keep`; returns the ids it revoked.
 pub fn revoke_user_sessions(
     conn: &Connection,
-    user_id: i64,
-    keep: Option<i64>,
+    user_id: UserId,
+    keep: Option<SessionId>,
     reason: &str,
     now: i64,
-) -> rusqlite::Result<Vec<i64>> {
+) -> rusqlite::Result<Vec<SessionId>> {
     let mut stmt = conn.prepare(
         "UPDATE sessions SET revoked_at = ?3, revoke_reason = ?4
          WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?2 RETURNING id",

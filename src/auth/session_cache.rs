@@ -2,6 +2,7 @@
 //! hit the database each time. Revocations through the daemon evict at once; a change made by
 //! another process (the CLI) is seen within `TTL`.
 
+use crate::db::ids::{SessionId, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,21 +17,21 @@ const MAX_ENTRIES: usize = 10_000;
 struct Entry {
     /// The session's secret; a token with another one is not of this session.
     secret: Arc<str>,
-    user_id: i64,
+    user_id: UserId,
     role: Role,
     checked: Instant,
 }
 
 #[derive(Clone, Default)]
 pub struct SessionCache {
-    entries: Arc<Mutex<HashMap<i64, Entry>>>,
+    entries: Arc<Mutex<HashMap<SessionId, Entry>>>,
     /// Bumped by every eviction; an insert computed before an eviction is dropped.
     epoch: Arc<AtomicU64>,
 }
 
 impl SessionCache {
     /// The user and role of a live session, if `secret` is its own.
-    pub fn get(&self, session_id: i64, secret: &str) -> Option<(i64, Role)> {
+    pub fn get(&self, session_id: SessionId, secret: &str) -> Option<(UserId, Role)> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(&session_id)
@@ -43,7 +44,14 @@ impl SessionCache {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    pub fn put(&self, session_id: i64, secret: &str, user_id: i64, role: Role, epoch: u64) {
+    pub fn put(
+        &self,
+        session_id: SessionId,
+        secret: &str,
+        user_id: UserId,
+        role: Role,
+        epoch: u64,
+    ) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return;
@@ -65,7 +73,7 @@ impl SessionCache {
         }
     }
 
-    pub fn evict_sessions(&self, ids: &[i64]) {
+    pub fn evict_sessions(&self, ids: &[SessionId]) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::SeqCst);
         for id in ids {
@@ -73,7 +81,7 @@ impl SessionCache {
         }
     }
 
-    pub fn evict_user(&self, user_id: i64) {
+    pub fn evict_user(&self, user_id: UserId) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::SeqCst);
         entries.retain(|_, e| e.user_id != user_id);
@@ -87,38 +95,41 @@ mod tests {
     #[test]
     fn put_then_get_then_evict() {
         let cache = SessionCache::default();
-        cache.put(1, "k", 10, Role::User, cache.epoch());
-        assert_eq!(cache.get(1, "k"), Some((10, Role::User)));
-        cache.evict_sessions(&[1]);
-        assert_eq!(cache.get(1, "k"), None);
+        cache.put(SessionId(1), "k", UserId(10), Role::User, cache.epoch());
+        assert_eq!(cache.get(SessionId(1), "k"), Some((UserId(10), Role::User)));
+        cache.evict_sessions(&[SessionId(1)]);
+        assert_eq!(cache.get(SessionId(1), "k"), None);
     }
 
     #[test]
     fn another_secret_does_not_match() {
         let cache = SessionCache::default();
-        cache.put(1, "k", 10, Role::User, cache.epoch());
-        assert_eq!(cache.get(1, "other"), None);
-        assert_eq!(cache.get(1, ""), None);
+        cache.put(SessionId(1), "k", UserId(10), Role::User, cache.epoch());
+        assert_eq!(cache.get(SessionId(1), "other"), None);
+        assert_eq!(cache.get(SessionId(1), ""), None);
     }
 
     #[test]
     fn insert_read_before_an_eviction_is_dropped() {
         let cache = SessionCache::default();
         let epoch = cache.epoch();
-        cache.evict_user(10);
-        cache.put(1, "k", 10, Role::User, epoch);
-        assert_eq!(cache.get(1, "k"), None);
+        cache.evict_user(UserId(10));
+        cache.put(SessionId(1), "k", UserId(10), Role::User, epoch);
+        assert_eq!(cache.get(SessionId(1), "k"), None);
     }
 
     #[test]
     fn evict_user_drops_all_their_sessions() {
         let cache = SessionCache::default();
-        cache.put(1, "k", 10, Role::User, cache.epoch());
-        cache.put(2, "k", 10, Role::User, cache.epoch());
-        cache.put(3, "k", 11, Role::Admin, cache.epoch());
-        cache.evict_user(10);
-        assert_eq!(cache.get(1, "k"), None);
-        assert_eq!(cache.get(2, "k"), None);
-        assert_eq!(cache.get(3, "k"), Some((11, Role::Admin)));
+        cache.put(SessionId(1), "k", UserId(10), Role::User, cache.epoch());
+        cache.put(SessionId(2), "k", UserId(10), Role::User, cache.epoch());
+        cache.put(SessionId(3), "k", UserId(11), Role::Admin, cache.epoch());
+        cache.evict_user(UserId(10));
+        assert_eq!(cache.get(SessionId(1), "k"), None);
+        assert_eq!(cache.get(SessionId(2), "k"), None);
+        assert_eq!(
+            cache.get(SessionId(3), "k"),
+            Some((UserId(11), Role::Admin))
+        );
     }
 }

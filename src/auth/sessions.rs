@@ -5,6 +5,7 @@ use super::tokens::{Claims, TokenKind};
 use super::{
     blocking, password, repo, Accounts, AuthError, Caller, ClientInfo, TokenPair, User, UserError,
 };
+use crate::db::ids::{SessionId, UserId};
 use crate::db::now;
 use crate::error::AppError;
 use crate::jobs::{handler_fn, JobError, JobKind, Jobs, Priority, RetryPolicy};
@@ -37,7 +38,7 @@ fn new_session_secret() -> String {
 /// A session as listed to its user.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
-    pub id: i64,
+    pub id: SessionId,
     pub created_at: i64,
     pub last_used_at: i64,
     pub user_agent: Option<String>,
@@ -77,7 +78,7 @@ impl Accounts {
     /// Opens a new session for `user_id` and issues its first token pair.
     pub async fn open_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         client: ClientInfo,
     ) -> Result<TokenPair, AppError> {
         let refresh_ttl = self.refresh_ttl.as_secs() as i64;
@@ -105,8 +106,8 @@ impl Accounts {
 
     fn issue_pair(
         &self,
-        user_id: i64,
-        session_id: i64,
+        user_id: UserId,
+        session_id: SessionId,
         secret: &str,
         generation: i64,
         refresh_expires_at: i64,
@@ -115,7 +116,7 @@ impl Accounts {
         let access_ttl = self.access_ttl.as_secs() as i64;
         let access = Claims {
             sub: user_id.to_string(),
-            sid: session_id,
+            sid: session_id.get(),
             sk: secret.to_string(),
             typ: TokenKind::Access,
             gen: None,
@@ -124,7 +125,7 @@ impl Accounts {
         };
         let refresh = Claims {
             sub: user_id.to_string(),
-            sid: session_id,
+            sid: session_id.get(),
             sk: secret.to_string(),
             typ: TokenKind::Refresh,
             gen: Some(generation),
@@ -145,7 +146,7 @@ impl Accounts {
         let user_id = claims.user_id()?;
         let generation = claims.gen.ok_or(AuthError::InvalidToken)?;
         let refresh_ttl = self.refresh_ttl.as_secs() as i64;
-        let sid = claims.sid;
+        let sid = SessionId(claims.sid);
         let secret = claims.sk.clone();
         let outcome = self
             .db()
@@ -189,7 +190,7 @@ impl Accounts {
     pub async fn authenticate(&self, access_token: &str) -> Result<Caller, AppError> {
         let claims = self.keys().verify(access_token, TokenKind::Access)?;
         let user_id = claims.user_id()?;
-        let sid = claims.sid;
+        let sid = SessionId(claims.sid);
         if let Some((cached_user, role)) = self.cache.get(sid, &claims.sk) {
             if cached_user == user_id {
                 return Ok(Caller {
@@ -261,7 +262,7 @@ impl Accounts {
     pub async fn revoke_own_session(
         &self,
         caller: &Caller,
-        session_id: i64,
+        session_id: SessionId,
     ) -> Result<(), AppError> {
         let user_id = caller.user_id;
         self.db()
@@ -280,8 +281,8 @@ impl Accounts {
     /// Ends every session of `user_id` but `keep`.
     pub(super) async fn end_sessions(
         &self,
-        user_id: i64,
-        keep: Option<i64>,
+        user_id: UserId,
+        keep: Option<SessionId>,
         reason: &'static str,
     ) -> Result<(), AppError> {
         let ids = self
@@ -300,7 +301,8 @@ impl Accounts {
         Ok(())
     }
 
-    pub(super) fn forget_user(&self, user_id: i64) {
+    /// Drops what the session cache knows of a user (after they were deactivated or deleted).
+    pub fn forget_user(&self, user_id: UserId) {
         self.cache.evict_user(user_id);
     }
 

@@ -2,6 +2,7 @@
 //! the session's refresh generation. The signing secret lives in `<data_dir>/jwt.secret` (mode 0600),
 //! made on first start and never logged.
 
+use crate::db::ids::UserId;
 use std::io::Write;
 use std::path::Path;
 
@@ -41,8 +42,11 @@ pub struct Claims {
 }
 
 impl Claims {
-    pub fn user_id(&self) -> Result<i64, AuthError> {
-        self.sub.parse().map_err(|_| AuthError::InvalidToken)
+    pub fn user_id(&self) -> Result<UserId, AuthError> {
+        self.sub
+            .parse()
+            .map(UserId)
+            .map_err(|_| AuthError::InvalidToken)
     }
 }
 

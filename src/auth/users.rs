@@ -1,5 +1,6 @@
 //! Users: registration, profile, password, avatar and administration.
 
+use crate::db::ids::{SessionId, UserId};
 use std::path::PathBuf;
 
 use super::repo::{self, NewUser, ProfileChange};
@@ -135,7 +136,7 @@ impl Accounts {
             .await
     }
 
-    pub async fn get_user(&self, id: i64) -> Result<User, AppError> {
+    pub async fn get_user(&self, id: UserId) -> Result<User, AppError> {
         self.db()
             .run(move |conn| Ok(repo::find_user(conn, id)?.ok_or(UserError::NotFound)?))
             .await
@@ -201,9 +202,9 @@ impl Accounts {
     /// every session of that user but `keep`.
     pub async fn reset_password(
         &self,
-        user_id: i64,
+        user_id: UserId,
         new: &str,
-        keep: Option<i64>,
+        keep: Option<SessionId>,
     ) -> Result<(), AppError> {
         let mut errors = ValidationErrors::default();
         rules::check_password(&mut errors, "password", new);
@@ -213,7 +214,7 @@ impl Accounts {
         self.end_sessions(user_id, keep, "password reset").await
     }
 
-    async fn store_password(&self, user_id: i64, new: &str) -> Result<(), AppError> {
+    async fn store_password(&self, user_id: UserId, new: &str) -> Result<(), AppError> {
         let pw = new.to_string();
         let hash = blocking(move || password::hash_password(&pw))
             .await?
@@ -240,7 +241,7 @@ impl Accounts {
     pub async fn admin_update(
         &self,
         caller: &Caller,
-        user_id: i64,
+        user_id: UserId,
         change: AdminChange,
     ) -> Result<User, AppError> {
         caller.require_admin()?;
@@ -301,53 +302,18 @@ impl Accounts {
 
     /// Checks that `user_id` exists and may be deleted: not the last active admin, and owning
     /// no photos unless they are to be purged.
-    pub async fn ensure_deletable(
-        &self,
-        caller: &Caller,
-        user_id: i64,
-        purge: bool,
-    ) -> Result<(), AppError> {
-        caller.require_admin()?;
-        self.db()
-            .run(move |conn| deletable(conn, user_id, purge))
-            .await
-    }
-
-    /// Deletes a user with their sessions and avatar (their photos must be gone already, or the
-    /// database removes the rows with the user when `purge`).
-    pub async fn delete_user(
-        &self,
-        caller: &Caller,
-        user_id: i64,
-        purge: bool,
-    ) -> Result<(), AppError> {
-        caller.require_admin()?;
-        self.db()
-            .run(move |conn| {
-                let tx =
-                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                deletable(&tx, user_id, purge)?;
-                repo::delete_user(&tx, user_id)?;
-                tx.commit()?;
-                Ok(())
-            })
-            .await?;
-        self.forget_user(user_id);
-        match tokio::fs::remove_file(self.avatar_path(user_id)).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                log::warn!("could not remove avatar of deleted user {user_id}: {e}")
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    pub fn avatar_path(&self, user_id: i64) -> PathBuf {
+    pub fn avatar_path(&self, user_id: UserId) -> PathBuf {
         self.avatar_dir.join(format!("{user_id}.jpg"))
     }
 }
 
-fn deletable(conn: &rusqlite::Connection, user_id: i64, purge: bool) -> Result<(), AppError> {
+/// Whether `user_id` may be deleted: they exist, are not the last active admin, and own no
+/// photos unless `purge`.
+pub fn deletable(
+    conn: &rusqlite::Connection,
+    user_id: UserId,
+    purge: bool,
+) -> Result<(), AppError> {
     let target = repo::find_user(conn, user_id)?.ok_or(UserError::NotFound)?;
     if target.role == Role::Admin && target.is_active && repo::count_active_admins(conn)? <= 1 {
         return Err(UserError::LastAdmin.into());

@@ -39,7 +39,7 @@ pub fn import(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
         let owner = Caller {
             user_id: user.id,
-            session_id: 0,
+            session_id: crate::db::ids::SessionId(0),
             role: user.role,
         };
         let importer = Importer::new(

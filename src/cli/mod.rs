@@ -198,9 +198,9 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::Verify => verify(config),
         Command::Reprocess { steps } => {
             let state = AppState::open_beside_daemon(config)?;
-            let steps = steps.unwrap_or_else(crate::photos::processing::default_steps);
+            let steps = steps.unwrap_or_else(crate::processing::default_steps);
             let n = runtime()?
-                .block_on(state.library().reprocess_all(steps))
+                .block_on(state.processing().reprocess_all(steps))
                 .map_err(describe)?;
             println!("queued {n} photos; a running daemon processes them within seconds");
             Ok(ExitCode::SUCCESS)
@@ -335,9 +335,9 @@ async fn user_command(action: UserCommand, config: &Config) -> anyhow::Result<()
 fn verify(config: Config) -> anyhow::Result<ExitCode> {
     let state = AppState::open_beside_daemon(config)?;
     let show = std::io::stderr().is_terminal();
-    let report = crate::photos::verify::verify_library(
+    let report = crate::storage::verify::verify_library(
         state.db(),
-        state.library().storage(),
+        state.catalog().storage(),
         |done, total| {
             if show {
                 let width = 30;

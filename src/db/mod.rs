@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use crate::error::AppError;
 
 pub mod grams;
+pub mod ids;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -160,12 +161,12 @@ fn open_connection(path: &Path) -> Result<Connection, AppError> {
 
 /// The id of the row an INSERT just made, or `None` when it broke a uniqueness constraint
 /// (a taken username, a duplicate photo).
-pub fn inserted_id(
+pub fn inserted_id<Id: From<i64>>(
     conn: &Connection,
     result: rusqlite::Result<usize>,
-) -> rusqlite::Result<Option<i64>> {
+) -> rusqlite::Result<Option<Id>> {
     match result {
-        Ok(_) => Ok(Some(conn.last_insert_rowid())),
+        Ok(_) => Ok(Some(Id::from(conn.last_insert_rowid()))),
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::ConstraintViolation =>
         {

@@ -5,16 +5,17 @@
 pub mod repo;
 pub mod scan;
 
+use crate::db::ids::{AlbumId, UserId};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::auth::Caller;
+use crate::catalog::{Origin, PhotoError, Visibility};
 use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
 use crate::ingest::{receive, FileMode, Ingest, Meta, Source};
 use crate::media::sniff::sniff_image;
 use crate::media::MediaError;
-use crate::photos::{Origin, PhotoError, Visibility};
 use crate::sharing::album_repo::{self, NewAlbum};
 use scan::{Excludes, Found, Unusable};
 
@@ -223,7 +224,7 @@ impl Importer {
                     let known = self
                         .db
                         .run(move |conn| {
-                            Ok(crate::photos::repo::find_by_checksum(
+                            Ok(crate::catalog::repo::find_by_checksum(
                                 conn, owner, &checksum,
                             )?)
                         })
@@ -278,11 +279,11 @@ fn checked_root(dir: &Path, data_dir: &Path) -> Result<PathBuf, AppError> {
 /// The owner's album titled `title` under `parent`, made (private) when missing.
 fn album_in(
     conn: &rusqlite::Connection,
-    owner: i64,
-    parent: Option<i64>,
+    owner: UserId,
+    parent: Option<AlbumId>,
     title: &str,
     now: i64,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<AlbumId> {
     if let Some(id) = album_repo::find_by_title(conn, owner, parent, title)? {
         return Ok(id);
     }

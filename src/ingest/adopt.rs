@@ -14,11 +14,11 @@ use std::path::PathBuf;
 
 use super::receive::{Received, HEAD_BYTES};
 use super::{check, image_kind, recovery, row, run_blocking, Ingest, Ingested, Meta, RemoveOnDrop};
+use crate::catalog::repo;
 use crate::crash_points;
 use crate::db::now;
 use crate::error::AppError;
 use crate::media::MediaError;
-use crate::photos::repo;
 use crate::storage::{self, FileKey, Storage};
 
 impl Ingest {

@@ -14,6 +14,7 @@ pub mod receive;
 pub mod recovery;
 mod row;
 
+use crate::db::ids::{AlbumId, ImportRootId, PhotoId};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
 use crate::auth::Caller;
+use crate::catalog::{repo, Origin, PhotoError, Viewer, Visibility};
 use crate::crash_points;
 use crate::db::{now, Db};
 use crate::error::AppError;
@@ -30,8 +32,7 @@ use crate::media::exif::{read_exif, ExifData};
 use crate::media::sniff::{sniff_image, ImageKind};
 use crate::media::thumbnail::image_dimensions;
 use crate::media::{displayed_size, MediaError};
-use crate::photos::album_members::check_album_accepts;
-use crate::photos::{repo, Origin, PhotoError, Viewer, Visibility};
+use crate::sharing::members::check_album_accepts;
 use crate::storage::work::WorkDir;
 use crate::storage::{self, files, FileKey, Location, Storage};
 use receive::Received;
@@ -67,7 +68,7 @@ pub enum FileMode {
     /// Referenced where it is (an in-place import root, `path` relative to it): never written,
     /// moved or deleted.
     Reference {
-        root_id: i64,
+        root_id: ImportRootId,
         root: PathBuf,
         path: String,
     },
@@ -82,14 +83,14 @@ pub struct Meta {
     pub title: Option<String>,
     pub description: Option<String>,
     pub visibility: Visibility,
-    pub album_id: Option<i64>,
+    pub album_id: Option<AlbumId>,
     pub origin: Origin,
 }
 
 /// The photo a source became.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ingested {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
     /// The owner already had these bytes; `photo_id` is that photo.
     pub duplicate: bool,
 }
@@ -161,7 +162,7 @@ impl Ingest {
 
     /// Whether `owner` may add new photos to `album` (as `ingest` checks first): for a caller
     /// that learns the album long before the bytes (a tus upload, at its creation).
-    pub async fn check_album(&self, owner: Caller, album: i64) -> Result<(), AppError> {
+    pub async fn check_album(&self, owner: Caller, album: AlbumId) -> Result<(), AppError> {
         let viewer = Viewer::User(owner);
         self.db
             .run(move |conn| check_album_accepts(conn, viewer, album))
@@ -378,18 +379,18 @@ impl Ingest {
 
     /// A moved file the owner already has: deleted once the library's copy is found to hold the
     /// same bytes (and is not that very file).
-    async fn remove_moved_duplicate(&self, source: PathBuf, existing: i64) {
+    async fn remove_moved_duplicate(&self, source: PathBuf, existing: PhotoId) {
         let found = self
             .db
             .run(move |conn| {
-                Ok(repo::find_photo(conn, existing, Viewer::Anonymous, "1")?
+                Ok(repo::find_photo(conn, existing, repo::Access::Any)?
                     .ok_or(PhotoError::NotFound)?)
             })
             .await;
         let Ok(photo) = found else {
             return;
         };
-        let key = crate::photos::library::file_key(&photo);
+        let key = crate::catalog::service::file_key(&photo);
         let Some(copy) = self.storage.locate(&photo.file, key) else {
             return;
         };

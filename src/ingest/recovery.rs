@@ -6,9 +6,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::catalog::repo;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::photos::repo;
 use crate::storage::{self, work, Storage};
 
 pub fn intent_path(work_dir: &Path, uuid: &str) -> PathBuf {

@@ -1,13 +1,13 @@
 //! The row of a new photo, its steps and jobs, and its album membership: one transaction.
 
 use super::{Checked, Ingest, Ingested, Meta};
+use crate::catalog::repo::{self, NewPhoto};
+use crate::catalog::{CameraInfo, Location as GpsLocation, Viewer};
+use crate::db::ids::PhotoId;
 use crate::error::AppError;
-use crate::photos::album_members::{
-    add_own_photo, check_album_accepts, insert_member, touch_album,
-};
-use crate::photos::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
-use crate::photos::repo::{self, NewPhoto};
-use crate::photos::{CameraInfo, Location as GpsLocation, Viewer};
+use crate::processing::repo as steps_repo;
+use crate::processing::{queue_step_in, MakeThumbnails, TagPhoto, TAGGING_OFF};
+use crate::sharing::members::{add_own_photo, check_album_accepts, insert_member, touch_album};
 use crate::storage::Location;
 
 pub(super) struct NewRow {
@@ -21,7 +21,10 @@ pub(super) struct NewRow {
 impl Ingest {
     /// Commits the row with its steps, jobs and album membership. `Err(Some(id))`: the owner's
     /// photo `id` with the same bytes arrived meanwhile (the first one is kept).
-    pub(super) async fn commit(&self, new: NewRow) -> Result<Result<i64, Option<i64>>, AppError> {
+    pub(super) async fn commit(
+        &self,
+        new: NewRow,
+    ) -> Result<Result<PhotoId, Option<PhotoId>>, AppError> {
         let tagging = self.tagging;
         let committed = self
             .db
@@ -64,13 +67,13 @@ impl Ingest {
                     let owner = meta.owner.user_id;
                     return Ok(Err(repo::find_by_checksum(&tx, owner, &checked.checksum)?));
                 };
-                repo::set_step(&tx, id, "stored", "done", None, created_at)?;
+                steps_repo::set_step(&tx, id, "stored", "done", None, created_at)?;
                 let exif_step = if checked.exif.is_empty() {
                     "skipped"
                 } else {
                     "done"
                 };
-                repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
+                steps_repo::set_step(&tx, id, "exif", exif_step, None, created_at)?;
                 queue_step_in(&tx, &MakeThumbnails { photo_id: id }, created_at)?;
                 if let Some(album) = meta.album_id {
                     insert_member(&tx, album, id, created_at)?;
@@ -79,7 +82,14 @@ impl Ingest {
                 if tagging {
                     queue_step_in(&tx, &TagPhoto { photo_id: id }, created_at)?;
                 } else {
-                    repo::set_step(&tx, id, "tags", "skipped", Some(TAGGING_OFF), created_at)?;
+                    steps_repo::set_step(
+                        &tx,
+                        id,
+                        "tags",
+                        "skipped",
+                        Some(TAGGING_OFF),
+                        created_at,
+                    )?;
                 }
                 tx.commit()?;
                 Ok(Ok(id))
@@ -92,7 +102,7 @@ impl Ingest {
     }
 
     /// The owner already has these bytes: that photo, put into `meta.album_id` if one was named.
-    pub(super) async fn duplicate(&self, meta: &Meta, id: i64) -> Result<Ingested, AppError> {
+    pub(super) async fn duplicate(&self, meta: &Meta, id: PhotoId) -> Result<Ingested, AppError> {
         if let Some(album) = meta.album_id {
             let viewer = Viewer::User(meta.owner);
             self.db

@@ -14,6 +14,7 @@ mod registry;
 mod schedule;
 mod worker;
 
+use crate::db::ids::JobId;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -94,13 +95,13 @@ impl Failure {
 /// What a running job knows about its run.
 #[derive(Debug, Clone)]
 pub struct JobContext {
-    id: i64,
+    id: JobId,
     attempt: u32,
     cancel: CancellationToken,
 }
 
 impl JobContext {
-    pub fn id(&self) -> i64 {
+    pub fn id(&self) -> JobId {
         self.id
     }
 
@@ -127,7 +128,7 @@ pub fn enqueue<J: JobKind>(
     conn: &rusqlite::Connection,
     job: &J,
     now: i64,
-) -> rusqlite::Result<Option<i64>> {
+) -> rusqlite::Result<Option<JobId>> {
     let payload = serde_json::to_string(job).expect("job parameters serialize");
     let key = job.unique_key();
     queue::enqueue(
@@ -244,7 +245,7 @@ impl Jobs {
 
     /// Queues `job` on its own and wakes the workers; `None` when a job with the same unique
     /// key is already pending or running.
-    pub async fn enqueue<J: JobKind>(&self, job: J) -> Result<Option<i64>, AppError> {
+    pub async fn enqueue<J: JobKind>(&self, job: J) -> Result<Option<JobId>, AppError> {
         let id = self
             .inner
             .db
@@ -266,7 +267,7 @@ impl Jobs {
         Ok(n)
     }
 
-    pub async fn find(&self, id: i64) -> Result<Option<JobRow>, AppError> {
+    pub async fn find(&self, id: JobId) -> Result<Option<JobRow>, AppError> {
         self.inner
             .db
             .run(move |conn| Ok(queue::find_job(conn, id)?))

@@ -1,6 +1,7 @@
 //! SQL of the job queue and of the schedules. Jobs are enqueued in the same transaction as the
 //! rows they work on; what a kind means is known only to the code that registered it.
 
+use crate::db::ids::JobId;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// A job whose heartbeat is older than this, and that no worker of this daemon holds, was
@@ -20,7 +21,7 @@ pub struct NewJob<'a> {
 }
 
 /// Queues a job; `None` when one with the same unique key is already pending or running.
-pub fn enqueue(conn: &Connection, job: &NewJob<'_>, now: i64) -> rusqlite::Result<Option<i64>> {
+pub fn enqueue(conn: &Connection, job: &NewJob<'_>, now: i64) -> rusqlite::Result<Option<JobId>> {
     let inserted = conn.execute(
         "INSERT INTO jobs (kind, payload, priority, unique_key, run_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
@@ -35,13 +36,13 @@ pub fn enqueue(conn: &Connection, job: &NewJob<'_>, now: i64) -> rusqlite::Resul
             now
         ],
     )?;
-    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+    Ok((inserted == 1).then(|| JobId(conn.last_insert_rowid())))
 }
 
 /// A claimed job: its id, its kind and parameters, and which attempt this is (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
-    pub id: i64,
+    pub id: JobId,
     pub kind: String,
     pub payload: String,
     pub attempt: u32,
@@ -72,7 +73,7 @@ pub fn claim(conn: &Connection, kinds: &[&str], now: i64) -> rusqlite::Result<Op
     .optional()
 }
 
-pub fn heartbeat(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn heartbeat(conn: &Connection, id: JobId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE jobs SET heartbeat_at = ?2 WHERE id = ?1 AND state = 'running'",
         params![id, now],
@@ -80,7 +81,7 @@ pub fn heartbeat(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn complete(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn complete(conn: &Connection, id: JobId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE jobs SET state = 'done', last_error = NULL, updated_at = ?2 WHERE id = ?1",
         params![id, now],
@@ -91,7 +92,7 @@ pub fn complete(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
 /// Records a failure that may pass: pending again from `run_at`.
 pub fn retry_later(
     conn: &Connection,
-    id: i64,
+    id: JobId,
     error: &str,
     run_at: i64,
     now: i64,
@@ -105,7 +106,7 @@ pub fn retry_later(
 }
 
 /// Records that a job failed for good.
-pub fn fail(conn: &Connection, id: i64, error: &str, now: i64) -> rusqlite::Result<()> {
+pub fn fail(conn: &Connection, id: JobId, error: &str, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE jobs SET state = 'failed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, error, now],
@@ -115,7 +116,7 @@ pub fn fail(conn: &Connection, id: i64, error: &str, now: i64) -> rusqlite::Resu
 
 /// Puts a job that was cancelled (the daemon stopping) back to pending, due at once; the
 /// interrupted run does not count as an attempt.
-pub fn release(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn release(conn: &Connection, id: JobId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), run_at = ?2,
                 heartbeat_at = NULL, updated_at = ?2
@@ -130,7 +131,7 @@ pub fn release(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
 pub fn requeue_stale(
     conn: &Connection,
     before: i64,
-    held: &[i64],
+    held: &[JobId],
     now: i64,
 ) -> rusqlite::Result<usize> {
     let held = serde_json::to_string(held).expect("ids serialize");
@@ -172,7 +173,7 @@ pub fn count_by_state(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>>
 /// A job row as the admin view shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRow {
-    pub id: i64,
+    pub id: JobId,
     pub kind: String,
     /// The job's parameters as stored (JSON).
     pub payload: String,
@@ -203,7 +204,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     })
 }
 
-pub fn find_job(conn: &Connection, id: i64) -> rusqlite::Result<Option<JobRow>> {
+pub fn find_job(conn: &Connection, id: JobId) -> rusqlite::Result<Option<JobRow>> {
     conn.query_row(
         &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
         [id],

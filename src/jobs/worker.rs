@@ -8,6 +8,7 @@
 //! rather than a scheduled job because it rescues claims, and a scheduled job would need a free
 //! worker, the very thing that may be missing.
 
+use crate::db::ids::JobId;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,10 +29,10 @@ const REQUEUE_EVERY: Duration = Duration::from_secs(30);
 
 /// Ids of the jobs this daemon's workers are running.
 #[derive(Clone, Default)]
-struct Held(Arc<Mutex<HashSet<i64>>>);
+struct Held(Arc<Mutex<HashSet<JobId>>>);
 
 impl Held {
-    fn hold(&self, id: i64) -> HeldJob {
+    fn hold(&self, id: JobId) -> HeldJob {
         self.lock().insert(id);
         HeldJob {
             held: self.clone(),
@@ -39,11 +40,11 @@ impl Held {
         }
     }
 
-    fn ids(&self) -> Vec<i64> {
+    fn ids(&self) -> Vec<JobId> {
         self.lock().iter().copied().collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<JobId>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -51,7 +52,7 @@ impl Held {
 /// Lets go of a job when dropped, also when a worker unwinds.
 struct HeldJob {
     held: Held,
-    id: i64,
+    id: JobId,
 }
 
 impl Drop for HeldJob {
@@ -166,7 +167,7 @@ async fn run_claimed(
 /// `grace` to end before its task is aborted.
 async fn supervise(
     jobs: &Jobs,
-    id: i64,
+    id: JobId,
     task: &mut JoinSet<Result<(), JobError>>,
     grace: Duration,
     stop: &CancellationToken,

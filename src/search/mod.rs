@@ -5,14 +5,13 @@
 pub mod query;
 pub mod repo;
 
-use rusqlite::types::Value;
-
+use crate::catalog::filter::ListParams;
+use crate::catalog::Catalog;
+use crate::catalog::{Photo, Viewer};
+use crate::db::ids::UserId;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::photos::library::{Library, ListParams};
-use crate::photos::repo::bind;
-use crate::photos::{Photo, Viewer};
-use query::{escape_like, TextQuery};
+use query::TextQuery;
 
 /// Filters of `GET /search/photos` beyond those of the photo listing (scope, album, sort, page).
 #[derive(Debug, Clone, Default)]
@@ -20,7 +19,7 @@ pub struct SearchFilters {
     pub q: Option<String>,
     /// All of these tags (case-insensitive).
     pub tags: Vec<String>,
-    pub uploader_id: Option<i64>,
+    pub uploader_id: Option<UserId>,
     /// Inclusive bounds in seconds on `taken_at`, else `created_at`: `[start, end)`.
     pub start: Option<i64>,
     pub end: Option<i64>,
@@ -41,12 +40,12 @@ pub struct Facets {
 #[derive(Clone)]
 pub struct Search {
     db: Db,
-    library: Library,
+    catalog: Catalog,
 }
 
 impl Search {
-    pub fn new(db: Db, library: Library) -> Self {
-        Self { db, library }
+    pub fn new(db: Db, catalog: Catalog) -> Self {
+        Self { db, catalog }
     }
 
     /// One page of matching photos, the total, and facets over all of them.
@@ -56,88 +55,13 @@ impl Search {
         list: ListParams,
         filters: SearchFilters,
     ) -> Result<(Vec<Photo>, i64, Facets), AppError> {
-        let (mut conditions, mut values) = self.library.photo_filter(viewer, &list).await?;
+        self.catalog
+            .ensure_album_visible(viewer, list.album_id)
+            .await?;
         let text = TextQuery::parse(filters.q.as_deref().unwrap_or(""));
-        if let Some(fts) = text.fts_match {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.id IN (SELECT rowid FROM photo_search WHERE photo_search MATCH ?)",
-                Value::Text(fts),
-            );
-        }
-        for pattern in text.like_patterns {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.id IN (SELECT rowid FROM photo_search WHERE body LIKE ? ESCAPE '\\')",
-                Value::Text(pattern),
-            );
-        }
-        for tag in filters.tags {
-            bind(
-                &mut conditions,
-                &mut values,
-                "EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.name = ? COLLATE NOCASE)",
-                Value::Text(tag),
-            );
-        }
-        if let Some(uploader) = filters.uploader_id {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.owner_id = ?",
-                Value::Integer(uploader),
-            );
-        }
-        if let Some(start) = filters.start {
-            bind(
-                &mut conditions,
-                &mut values,
-                "coalesce(p.taken_at, p.created_at) >= ?",
-                Value::Integer(start),
-            );
-        }
-        if let Some(end) = filters.end {
-            bind(
-                &mut conditions,
-                &mut values,
-                "coalesce(p.taken_at, p.created_at) < ?",
-                Value::Integer(end),
-            );
-        }
-        if let Some(camera) = filters.camera {
-            // One parameter, used by both LIKEs.
-            values.push(Value::Text(format!("%{}%", escape_like(&camera))));
-            let n = values.len();
-            conditions.push(format!(
-                "(p.camera_make LIKE ?{n} ESCAPE '\\' OR p.camera_model LIKE ?{n} ESCAPE '\\')"
-            ));
-        }
-        if let Some(lens) = filters.lens {
-            bind(
-                &mut conditions,
-                &mut values,
-                "p.lens LIKE ? ESCAPE '\\'",
-                Value::Text(format!("%{}%", escape_like(&lens))),
-            );
-        }
-        if let Some(has) = filters.has_location {
-            conditions.push(if has {
-                "p.latitude IS NOT NULL".into()
-            } else {
-                "p.latitude IS NULL".into()
-            });
-        }
         self.refresh_index().await?;
-        let filter = conditions.join(" AND ");
-        let page = repo::Page {
-            sort: list.sort,
-            limit: list.limit,
-            offset: list.offset,
-        };
         self.db
-            .run(move |conn| Ok(repo::search(conn, viewer, &filter, &values, page)?))
+            .run(move |conn| Ok(repo::search(conn, viewer, &list, &filters, &text)?))
             .await
     }
 
@@ -161,7 +85,7 @@ impl Search {
     /// or by name.
     pub async fn tags(
         &self,
-        owner: i64,
+        owner: UserId,
         by_name: bool,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, AppError> {
@@ -173,7 +97,7 @@ impl Search {
     /// The caller's tags starting with `prefix`, then those containing it, most used first.
     pub async fn suggestions(
         &self,
-        owner: i64,
+        owner: UserId,
         text: String,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, AppError> {
@@ -185,7 +109,7 @@ impl Search {
     /// Tags used on at least `min_count` photos, most used first.
     pub async fn cloud(
         &self,
-        owner: i64,
+        owner: UserId,
         min_count: i64,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, AppError> {

@@ -1,63 +1,122 @@
-//! SQL for facets and tag lists.
+//! SQL of search: the typed filters and words turned into a WHERE clause (over the catalog's
+//! own, which carries who may see what), the matches, facets and tag lists.
 
+use crate::db::ids::{PhotoId, UserId};
 use std::collections::HashMap;
 
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 
-use super::query::escape_like;
-use super::Facets;
+use super::query::{escape_like, TextQuery};
+use super::{Facets, SearchFilters};
+use crate::catalog::filter::ListParams;
+use crate::catalog::repo as photo_repo;
+use crate::catalog::repo::query::{self, Where};
+use crate::catalog::{Photo, Viewer};
 use crate::db::grams::short_grams;
-use crate::photos::library::SortKey;
-use crate::photos::repo as photo_repo;
-use crate::photos::{Photo, Viewer};
 
 /// Most values listed per facet.
 const FACET_LIMIT: i64 = 20;
 
-/// Which page of the matches, in which order.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub sort: (SortKey, bool),
-    pub limit: i64,
-    pub offset: i64,
+/// The photos `list` and `filters` select, as `viewer` may see them, that contain every word of
+/// `text`: the WHERE clause over `p`.
+fn conditions(
+    viewer: Viewer,
+    list: &ListParams,
+    filters: &SearchFilters,
+    text: &TextQuery,
+) -> Where {
+    let mut w = query::conditions(viewer, list);
+    if let Some(fts) = &text.fts_match {
+        w.bind(
+            "p.id IN (SELECT rowid FROM photo_search WHERE photo_search MATCH ?)",
+            Value::Text(fts.clone()),
+        );
+    }
+    for pattern in &text.like_patterns {
+        w.bind(
+            "p.id IN (SELECT rowid FROM photo_search WHERE body LIKE ? ESCAPE '\\')",
+            Value::Text(pattern.clone()),
+        );
+    }
+    for tag in &filters.tags {
+        w.bind(
+            "EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.name = ? COLLATE NOCASE)",
+            Value::Text(tag.clone()),
+        );
+    }
+    if let Some(uploader) = filters.uploader_id {
+        w.bind("p.owner_id = ?", Value::Integer(uploader.get()));
+    }
+    if let Some(start) = filters.start {
+        w.bind(
+            "coalesce(p.taken_at, p.created_at) >= ?",
+            Value::Integer(start),
+        );
+    }
+    if let Some(end) = filters.end {
+        w.bind(
+            "coalesce(p.taken_at, p.created_at) < ?",
+            Value::Integer(end),
+        );
+    }
+    if let Some(camera) = &filters.camera {
+        w.bind(
+            "(p.camera_make LIKE ? ESCAPE '\\' OR p.camera_model LIKE ? ESCAPE '\\')",
+            Value::Text(format!("%{}%", escape_like(camera))),
+        );
+    }
+    if let Some(lens) = &filters.lens {
+        w.bind(
+            "p.lens LIKE ? ESCAPE '\\'",
+            Value::Text(format!("%{}%", escape_like(lens))),
+        );
+    }
+    match filters.has_location {
+        Some(true) => w.push("p.latitude IS NOT NULL"),
+        Some(false) => w.push("p.latitude IS NULL"),
+        None => {}
+    }
+    w
 }
 
-/// One page of the photos matching `filter` (over `p`, with `values`), the total and the
-/// facets. The matches are found once, into a temporary table with their sort key, time and
-/// camera; the page, the count and the facets read only that table (and the tags), instead of
-/// running the full-text query and visiting every matching photo five times.
+/// One page of the photos that `list`, `filters` and `text` select, the total and the facets.
+/// The matches are found once, into a temporary table with their sort key, time and camera;
+/// the page, the count and the facets read only that table (and the tags), instead of running
+/// the full-text query and visiting every matching photo five times.
 pub fn search(
     conn: &Connection,
     viewer: Viewer,
-    filter: &str,
-    values: &[Value],
-    page: Page,
+    list: &ListParams,
+    filters: &SearchFilters,
+    text: &TextQuery,
 ) -> rusqlite::Result<(Vec<Photo>, i64, Facets)> {
+    let w = conditions(viewer, list, filters, text);
+    let filter = w.sql();
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS search_hits
              (id INTEGER PRIMARY KEY, k, t INTEGER, camera TEXT, tags TEXT);
          DELETE FROM temp.search_hits;",
     )?;
-    let (key, descending) = page.sort;
+    let (key, descending) = list.sort;
     let found = conn.execute(
         &format!(
             "INSERT INTO temp.search_hits (id, k, t, camera, tags)
              SELECT p.id, {}, coalesce(p.taken_at, p.created_at),
                     coalesce(p.camera_model, p.camera_make), p.tag_names
              FROM photos p WHERE {filter}",
-            key.column()
+            query::sort_column(key)
         ),
-        params_from_iter(values.iter()),
+        params_from_iter(w.values()),
     )? as i64;
     let result = (|| {
         let dir = if descending { "DESC" } else { "ASC" };
         let mut stmt = conn.prepare(&format!(
             "SELECT id FROM temp.search_hits ORDER BY k{} {dir}, id {dir} LIMIT ?1 OFFSET ?2",
-            key.collation()
+            query::sort_collation(key)
         ))?;
-        let ids: Vec<i64> = stmt
-            .query_map(params![page.limit, page.offset], |r| r.get(0))?
+        let ids: Vec<PhotoId> = stmt
+            .query_map(params![list.limit, list.offset], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let photos = photo_repo::photos_by_ids(conn, viewer, &ids)?;
         let facets = if found == 0 {
@@ -145,7 +204,7 @@ fn facets(conn: &Connection) -> rusqlite::Result<Facets> {
 /// Tags on `owner`'s live photos with photo counts; `min_count` drops rare ones.
 pub fn tag_counts(
     conn: &Connection,
-    owner: i64,
+    owner: UserId,
     min_count: Option<i64>,
     by_name: bool,
     limit: i64,
@@ -171,7 +230,7 @@ pub fn tag_counts(
 /// each group.
 pub fn suggestions(
     conn: &Connection,
-    owner: i64,
+    owner: UserId,
     text: &str,
     limit: i64,
 ) -> rusqlite::Result<Vec<(String, i64)>> {
@@ -204,7 +263,7 @@ pub fn refresh_stale(conn: &Connection) -> rusqlite::Result<usize> {
         "SELECT s.photo_id, f.body FROM search_stale s
          LEFT JOIN photo_search f ON f.rowid = s.photo_id",
     )?;
-    let stale: Vec<(i64, Option<String>)> = stmt
+    let stale: Vec<(PhotoId, Option<String>)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut update = conn.prepare("UPDATE photo_search SET grams = ?2 WHERE rowid = ?1")?;

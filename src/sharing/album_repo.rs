@@ -1,14 +1,17 @@
 //! SQL for albums and album likes.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::db::ids::{AlbumId, PhotoId, UserId};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::Album;
-use crate::photos::{Viewer, Visibility};
-use crate::visibility::photo_visible_sql;
+use crate::catalog::repo::visibility::{
+    album_family_scope_sql, album_visible_sql, photo_visible_sql,
+};
+use crate::catalog::{Viewer, Visibility};
 
 /// Columns read by `album_from_row`; counts and cover are over what `viewer` may see.
 fn album_select(viewer: Viewer) -> String {
-    let me = viewer.user_id().unwrap_or(-1);
+    let me = viewer.user_id().unwrap_or(UserId(-1));
     let members = format!(
         "FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
          WHERE ap.album_id = a.id AND p.deleted_at IS NULL AND {}",
@@ -62,7 +65,7 @@ fn mark_public_covers(conn: &Connection, albums: &mut [Album]) -> rusqlite::Resu
         "SELECT id, uuid, visibility = 'public' FROM photos WHERE id IN ({})",
         ids.join(",")
     ))?;
-    let covers: std::collections::HashMap<i64, (String, bool)> = stmt
+    let covers: std::collections::HashMap<PhotoId, (String, bool)> = stmt
         .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
         .collect::<rusqlite::Result<_>>()?;
     for album in albums {
@@ -74,14 +77,17 @@ fn mark_public_covers(conn: &Connection, albums: &mut [Album]) -> rusqlite::Resu
     Ok(())
 }
 
-/// One album, if `condition` (over `a`) holds for it.
+/// One album, if `viewer` may see it.
 pub fn find_album(
     conn: &Connection,
-    id: i64,
+    id: AlbumId,
     viewer: Viewer,
-    condition: &str,
 ) -> rusqlite::Result<Option<Album>> {
-    let sql = format!("{} WHERE a.id = ?1 AND {condition}", album_select(viewer));
+    let sql = format!(
+        "{} WHERE a.id = ?1 AND {}",
+        album_select(viewer),
+        album_visible_sql(viewer)
+    );
     let Some(album) = conn.query_row(&sql, [id], album_from_row).optional()? else {
         return Ok(None);
     };
@@ -91,41 +97,116 @@ pub fn find_album(
     Ok(Some(album))
 }
 
-/// One page of albums matching `condition` and the total.
+/// Which albums a listing covers, always among those the viewer may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlbumScope {
+    /// The viewer's own.
+    Mine,
+    /// The viewer's and those their family shares with them.
+    Family,
+    /// Public albums (the community feed).
+    Public,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlbumSort {
+    CreatedAt,
+    UpdatedAt,
+    Title,
+    Likes,
+}
+
+impl AlbumSort {
+    /// `created_at`, `-likes`, ...; `None` for an unknown field.
+    pub fn parse(text: &str) -> Option<(AlbumSort, bool)> {
+        let (field, descending) = crate::catalog::filter::split_sort(text);
+        let key = match field {
+            "created_at" => AlbumSort::CreatedAt,
+            "updated_at" => AlbumSort::UpdatedAt,
+            "title" => AlbumSort::Title,
+            "likes" | "like_count" => AlbumSort::Likes,
+            _ => return None,
+        };
+        Some((key, descending))
+    }
+}
+
+fn order_by((key, descending): (AlbumSort, bool)) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let column = match key {
+        AlbumSort::CreatedAt => "a.created_at",
+        AlbumSort::UpdatedAt => "a.updated_at",
+        AlbumSort::Title => "a.title COLLATE NOCASE",
+        AlbumSort::Likes => "like_count",
+    };
+    format!("{column} {dir}, a.id {dir}")
+}
+
+#[derive(Debug, Clone)]
+pub struct AlbumListParams {
+    pub scope: AlbumScope,
+    /// `Some(None)`: top-level albums only; `Some(Some(id))`: children of `id`.
+    pub parent: Option<Option<AlbumId>>,
+    pub sort: (AlbumSort, bool),
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of the albums `params` selects among those `viewer` may see, and the total.
 pub fn list_albums(
     conn: &Connection,
     viewer: Viewer,
-    condition: &str,
-    order_by: &str,
-    limit: i64,
-    offset: i64,
+    params: &AlbumListParams,
 ) -> rusqlite::Result<(Vec<Album>, i64)> {
+    let me = viewer.user_id().unwrap_or(UserId(-1));
+    let mut conditions = vec![album_visible_sql(viewer)];
+    conditions.push(match params.scope {
+        AlbumScope::Mine => format!("a.owner_id = {me}"),
+        AlbumScope::Family => album_family_scope_sql(me),
+        AlbumScope::Public => "a.visibility = 'public'".into(),
+    });
+    let parent = match params.parent {
+        None => None,
+        Some(None) => {
+            conditions.push("a.parent_id IS NULL".into());
+            None
+        }
+        Some(Some(parent)) => {
+            conditions.push("a.parent_id = ?1".into());
+            Some(parent)
+        }
+    };
+    let condition = conditions.join(" AND ");
+    let args = params_from_iter(parent);
     let total = conn.query_row(
         &format!("SELECT count(*) FROM albums a WHERE {condition}"),
-        [],
+        args.clone(),
         |r| r.get(0),
     )?;
     let sql = format!(
-        "{} WHERE {condition} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
-        album_select(viewer)
+        "{} WHERE {condition} ORDER BY {} LIMIT {} OFFSET {}",
+        album_select(viewer),
+        order_by(params.sort),
+        params.limit,
+        params.offset
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut albums = stmt
-        .query_map([], album_from_row)?
+        .query_map(args, album_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     mark_public_covers(conn, &mut albums)?;
     Ok((albums, total))
 }
 
 pub struct NewAlbum<'a> {
-    pub owner_id: i64,
+    pub owner_id: UserId,
     pub title: &'a str,
     pub description: Option<&'a str>,
     pub visibility: Visibility,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<AlbumId>,
 }
 
-pub fn insert_album(conn: &Connection, a: &NewAlbum<'_>, now: i64) -> rusqlite::Result<i64> {
+pub fn insert_album(conn: &Connection, a: &NewAlbum<'_>, now: i64) -> rusqlite::Result<AlbumId> {
     conn.execute(
         "INSERT INTO albums (owner_id, title, description, visibility, parent_id, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -138,7 +219,7 @@ pub fn insert_album(conn: &Connection, a: &NewAlbum<'_>, now: i64) -> rusqlite::
             now
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(AlbumId(conn.last_insert_rowid()))
 }
 
 /// Fields an album update may change; `None` leaves a field as it is.
@@ -147,10 +228,15 @@ pub struct AlbumChange {
     pub title: Option<String>,
     pub description: Option<Option<String>>,
     pub visibility: Option<Visibility>,
-    pub parent_id: Option<Option<i64>>,
+    pub parent_id: Option<Option<AlbumId>>,
 }
 
-pub fn update_album(conn: &Connection, id: i64, c: &AlbumChange, now: i64) -> rusqlite::Result<()> {
+pub fn update_album(
+    conn: &Connection,
+    id: AlbumId,
+    c: &AlbumChange,
+    now: i64,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE albums SET
             title = coalesce(?2, title),
@@ -174,7 +260,7 @@ pub fn update_album(conn: &Connection, id: i64, c: &AlbumChange, now: i64) -> ru
 }
 
 /// Owner of an album, if it exists.
-pub fn album_owner(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+pub fn album_owner(conn: &Connection, id: AlbumId) -> rusqlite::Result<Option<UserId>> {
     conn.query_row("SELECT owner_id FROM albums WHERE id = ?1", [id], |r| {
         r.get(0)
     })
@@ -182,7 +268,11 @@ pub fn album_owner(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> 
 }
 
 /// `ancestor` is `id` itself or one of its parents, grandparents, ...
-pub fn is_ancestor_or_self(conn: &Connection, ancestor: i64, id: i64) -> rusqlite::Result<bool> {
+pub fn is_ancestor_or_self(
+    conn: &Connection,
+    ancestor: AlbumId,
+    id: AlbumId,
+) -> rusqlite::Result<bool> {
     conn.query_row(
         "WITH RECURSIVE up(id) AS (
              SELECT ?2
@@ -195,7 +285,7 @@ pub fn is_ancestor_or_self(conn: &Connection, ancestor: i64, id: i64) -> rusqlit
 }
 
 /// Deletes an album; its children move up to its parent.
-pub fn delete_album(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn delete_album(conn: &Connection, id: AlbumId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE albums SET parent_id = (SELECT parent_id FROM albums WHERE id = ?1), updated_at = ?2
          WHERE parent_id = ?1",
@@ -206,7 +296,11 @@ pub fn delete_album(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()
 }
 
 /// Live photos of `owner` in album `id`.
-pub fn owned_live_photos(conn: &Connection, id: i64, owner: i64) -> rusqlite::Result<Vec<i64>> {
+pub fn owned_live_photos(
+    conn: &Connection,
+    id: AlbumId,
+    owner: UserId,
+) -> rusqlite::Result<Vec<PhotoId>> {
     let mut stmt = conn.prepare(
         "SELECT p.id FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
          WHERE ap.album_id = ?1 AND p.owner_id = ?2 AND p.deleted_at IS NULL ORDER BY p.id",
@@ -216,23 +310,25 @@ pub fn owned_live_photos(conn: &Connection, id: i64, owner: i64) -> rusqlite::Re
 }
 
 /// Photo `photo` is in album `id`, not in trash, and `condition` (over `p`) holds for it.
+/// Whether `photo` is a live photo of album `id` that `viewer` may see.
 pub fn has_live_photo(
     conn: &Connection,
-    id: i64,
-    photo: i64,
-    condition: &str,
+    id: AlbumId,
+    photo: PhotoId,
+    viewer: Viewer,
 ) -> rusqlite::Result<bool> {
     conn.query_row(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM album_photos ap JOIN photos p ON p.id = ap.photo_id
-             WHERE ap.album_id = ?1 AND p.id = ?2 AND p.deleted_at IS NULL AND {condition})"
+             WHERE ap.album_id = ?1 AND p.id = ?2 AND p.deleted_at IS NULL AND {})",
+            photo_visible_sql(viewer)
         ),
         params![id, photo],
         |r| r.get(0),
     )
 }
 
-pub fn set_cover(conn: &Connection, id: i64, photo: i64, now: i64) -> rusqlite::Result<()> {
+pub fn set_cover(conn: &Connection, id: AlbumId, photo: PhotoId, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE albums SET cover_photo_id = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, photo, now],
@@ -242,8 +338,8 @@ pub fn set_cover(conn: &Connection, id: i64, photo: i64, now: i64) -> rusqlite::
 
 pub fn set_like(
     conn: &Connection,
-    album: i64,
-    user: i64,
+    album: AlbumId,
+    user: UserId,
     liked: bool,
     now: i64,
 ) -> rusqlite::Result<(i64, bool)> {
@@ -270,10 +366,10 @@ pub fn set_like(
 /// the top level).
 pub fn find_by_title(
     conn: &Connection,
-    owner: i64,
-    parent: Option<i64>,
+    owner: UserId,
+    parent: Option<AlbumId>,
     title: &str,
-) -> rusqlite::Result<Option<i64>> {
+) -> rusqlite::Result<Option<AlbumId>> {
     conn.query_row(
         "SELECT id FROM albums WHERE owner_id = ?1 AND parent_id IS ?2
          AND title = ?3 COLLATE NOCASE ORDER BY id LIMIT 1",

@@ -1,74 +1,19 @@
 //! Albums: create, list, detail, update (re-parenting without cycles), delete (children move up,
 //! optionally the caller's photos to trash), cover, share and likes.
 
+use crate::db::ids::{AlbumId, PhotoId, UserId};
 use rusqlite::Connection;
 
 use super::album_repo::{self, AlbumChange, NewAlbum};
+pub use super::album_repo::{AlbumListParams, AlbumScope, AlbumSort};
 use super::{Album, Sharing, SharingError};
 use crate::auth::Caller;
+use crate::catalog::{Viewer, Visibility};
 use crate::db::now;
 use crate::error::{AppError, ValidationErrors};
-use crate::photos::library::split_sort;
-use crate::photos::{Viewer, Visibility};
-use crate::visibility::{album_family_scope_sql, album_visible_sql, photo_visible_sql};
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 5000;
-
-/// Which albums a listing covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlbumScope {
-    /// The caller's own.
-    Mine,
-    /// The caller's and those their family shares with them.
-    Family,
-    /// Public albums (the community feed).
-    Public,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlbumSort {
-    CreatedAt,
-    UpdatedAt,
-    Title,
-    Likes,
-}
-
-impl AlbumSort {
-    /// `created_at`, `-likes`, ...; `None` for an unknown field.
-    pub fn parse(text: &str) -> Option<(AlbumSort, bool)> {
-        let (field, descending) = split_sort(text);
-        let key = match field {
-            "created_at" => AlbumSort::CreatedAt,
-            "updated_at" => AlbumSort::UpdatedAt,
-            "title" => AlbumSort::Title,
-            "likes" | "like_count" => AlbumSort::Likes,
-            _ => return None,
-        };
-        Some((key, descending))
-    }
-
-    fn sql(self, descending: bool) -> String {
-        let dir = if descending { "DESC" } else { "ASC" };
-        let column = match self {
-            AlbumSort::CreatedAt => "a.created_at",
-            AlbumSort::UpdatedAt => "a.updated_at",
-            AlbumSort::Title => "a.title COLLATE NOCASE",
-            AlbumSort::Likes => "like_count",
-        };
-        format!("{column} {dir}, a.id {dir}")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct AlbumListParams {
-    pub scope: AlbumScope,
-    /// `Some(None)`: top-level albums only; `Some(Some(id))`: children of `id`.
-    pub parent: Option<Option<i64>>,
-    pub sort: (AlbumSort, bool),
-    pub limit: i64,
-    pub offset: i64,
-}
 
 /// What the caller asked for when creating an album.
 #[derive(Debug, Clone)]
@@ -76,7 +21,7 @@ pub struct AlbumInput {
     pub title: String,
     pub description: Option<String>,
     pub visibility: Visibility,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<AlbumId>,
 }
 
 fn check_title(title: &str, errors: &mut ValidationErrors) {
@@ -97,9 +42,9 @@ fn check_description(description: &str, errors: &mut ValidationErrors) {
 /// descendants (that would make a cycle).
 fn check_parent(
     conn: &Connection,
-    owner: i64,
-    album: Option<i64>,
-    parent: i64,
+    owner: UserId,
+    album: Option<AlbumId>,
+    parent: AlbumId,
 ) -> Result<(), AppError> {
     if album_repo::album_owner(conn, parent)? != Some(owner) {
         return Err(ValidationErrors::single(
@@ -158,19 +103,17 @@ impl Sharing {
     }
 
     /// An album the viewer may see.
-    pub async fn get_album(&self, viewer: Viewer, id: i64) -> Result<Album, AppError> {
-        let condition = album_visible_sql(viewer);
+    pub async fn get_album(&self, viewer: Viewer, id: AlbumId) -> Result<Album, AppError> {
         self.db
             .run(move |conn| {
-                Ok(album_repo::find_album(conn, id, viewer, &condition)?
-                    .ok_or(SharingError::AlbumNotFound)?)
+                Ok(album_repo::find_album(conn, id, viewer)?.ok_or(SharingError::AlbumNotFound)?)
             })
             .await
     }
 
     /// An album the viewer may see and change: 404 when they cannot see it, 403 when they see
     /// it but are neither its owner nor an admin.
-    async fn album_to_change(&self, viewer: Viewer, id: i64) -> Result<Album, AppError> {
+    async fn album_to_change(&self, viewer: Viewer, id: AlbumId) -> Result<Album, AppError> {
         let album = self.get_album(viewer, id).await?;
         if viewer.user_id() == Some(album.owner_id) || viewer.is_admin() {
             Ok(album)
@@ -184,38 +127,15 @@ impl Sharing {
         viewer: Viewer,
         params: AlbumListParams,
     ) -> Result<(Vec<Album>, i64), AppError> {
-        let me = viewer.user_id().unwrap_or(-1);
-        let mut conditions = vec![album_visible_sql(viewer)];
-        conditions.push(match params.scope {
-            AlbumScope::Mine => format!("a.owner_id = {me}"),
-            AlbumScope::Family => album_family_scope_sql(me),
-            AlbumScope::Public => "a.visibility = 'public'".into(),
-        });
-        match params.parent {
-            None => {}
-            Some(None) => conditions.push("a.parent_id IS NULL".into()),
-            Some(Some(parent)) => conditions.push(format!("a.parent_id = {parent}")),
-        }
-        let condition = conditions.join(" AND ");
-        let order_by = params.sort.0.sql(params.sort.1);
         self.db
-            .run(move |conn| {
-                Ok(album_repo::list_albums(
-                    conn,
-                    viewer,
-                    &condition,
-                    &order_by,
-                    params.limit,
-                    params.offset,
-                )?)
-            })
+            .run(move |conn| Ok(album_repo::list_albums(conn, viewer, &params)?))
             .await
     }
 
     pub async fn update_album(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: AlbumId,
         change: AlbumChange,
     ) -> Result<Album, AppError> {
         let mut errors = ValidationErrors::default();
@@ -251,18 +171,18 @@ impl Sharing {
     pub async fn delete_album(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: AlbumId,
         delete_photos: bool,
     ) -> Result<(), AppError> {
         self.album_to_change(viewer, id).await?;
         if delete_photos {
-            let me = viewer.user_id().unwrap_or(-1);
+            let me = viewer.user_id().unwrap_or(UserId(-1));
             let ids = self
                 .db
                 .run(move |conn| Ok(album_repo::owned_live_photos(conn, id, me)?))
                 .await?;
             for photo in ids {
-                self.library.trash_photo(viewer, photo).await?;
+                self.trash.trash_photo(viewer, photo).await?;
             }
         }
         self.db
@@ -276,12 +196,16 @@ impl Sharing {
     }
 
     /// Chooses the cover: a live photo in the album that the caller can see.
-    pub async fn set_cover(&self, viewer: Viewer, id: i64, photo: i64) -> Result<Album, AppError> {
+    pub async fn set_cover(
+        &self,
+        viewer: Viewer,
+        id: AlbumId,
+        photo: PhotoId,
+    ) -> Result<Album, AppError> {
         self.album_to_change(viewer, id).await?;
-        let visible = photo_visible_sql(viewer);
         self.db
             .run(move |conn| {
-                if !album_repo::has_live_photo(conn, id, photo, &visible)? {
+                if !album_repo::has_live_photo(conn, id, photo, viewer)? {
                     return Err(ValidationErrors::single(
                         "photo_id",
                         "must be a photo in this album",
@@ -299,7 +223,7 @@ impl Sharing {
     pub async fn share_album(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: AlbumId,
         shared: bool,
     ) -> Result<Album, AppError> {
         let visibility = if shared {
@@ -318,7 +242,7 @@ impl Sharing {
     pub async fn like_album(
         &self,
         caller: &Caller,
-        id: i64,
+        id: AlbumId,
         liked: bool,
     ) -> Result<(i64, bool), AppError> {
         self.get_album(Viewer::User(*caller), id).await?;

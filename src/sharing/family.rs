@@ -2,6 +2,7 @@
 //! inherits; the last one out deletes it), new code, remove a member. Access through a family is
 //! decided per request from `users.family_id`, so leaving loses it at once.
 
+use crate::db::ids::{FamilyId, UserId};
 use rand::Rng;
 use rusqlite::Connection;
 
@@ -31,12 +32,12 @@ pub fn normalize_invite_code(code: &str) -> String {
         .collect()
 }
 
-fn loaded(conn: &Connection, family: i64) -> Result<Family, AppError> {
+fn loaded(conn: &Connection, family: FamilyId) -> Result<Family, AppError> {
     Ok(repo::find_family(conn, family)?.ok_or(SharingError::FamilyNotFound)?)
 }
 
 /// The family `user` owns: 404 when in none, 403 when only a member.
-fn owned_family(conn: &Connection, user: i64) -> Result<i64, AppError> {
+fn owned_family(conn: &Connection, user: UserId) -> Result<FamilyId, AppError> {
     let family = repo::family_of(conn, user)?.ok_or(SharingError::NotInFamily)?;
     if loaded(conn, family)?.owner_id != user {
         return Err(SharingError::NotFamilyOwner.into());
@@ -46,7 +47,7 @@ fn owned_family(conn: &Connection, user: i64) -> Result<i64, AppError> {
 
 /// Takes `user` out of their family, handing it on or deleting it; `false` when they were in
 /// none.
-pub fn leave_family(conn: &Connection, user: i64, now: i64) -> Result<bool, AppError> {
+pub fn leave_family(conn: &Connection, user: UserId, now: i64) -> Result<bool, AppError> {
     let Some(family) = repo::family_of(conn, user)? else {
         return Ok(false);
     };
@@ -138,7 +139,7 @@ impl Sharing {
 
     /// Takes a user out of their family if they are in one (also before an account is
     /// deleted); `false` when they were in none.
-    pub async fn remove_from_family(&self, user: i64) -> Result<bool, AppError> {
+    pub async fn remove_from_family(&self, user: UserId) -> Result<bool, AppError> {
         self.db
             .run(move |conn| {
                 let tx = crate::db::write_tx(conn)?;
@@ -165,7 +166,7 @@ impl Sharing {
     }
 
     /// The owner removes another member.
-    pub async fn remove_member(&self, caller: &Caller, user: i64) -> Result<Family, AppError> {
+    pub async fn remove_member(&self, caller: &Caller, user: UserId) -> Result<Family, AppError> {
         let me = caller.user_id;
         self.db
             .run(move |conn| {

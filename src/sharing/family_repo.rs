@@ -1,11 +1,12 @@
 //! SQL for families. Membership is `users.family_id` with `users.family_joined_at`.
 
+use crate::db::ids::{FamilyId, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Family, Member, Role};
 
 /// The family a user is in, if any.
-pub fn family_of(conn: &Connection, user: i64) -> rusqlite::Result<Option<i64>> {
+pub fn family_of(conn: &Connection, user: UserId) -> rusqlite::Result<Option<FamilyId>> {
     conn.query_row("SELECT family_id FROM users WHERE id = ?1", [user], |r| {
         r.get(0)
     })
@@ -13,7 +14,7 @@ pub fn family_of(conn: &Connection, user: i64) -> rusqlite::Result<Option<i64>> 
     .map(Option::flatten)
 }
 
-pub fn find_family(conn: &Connection, id: i64) -> rusqlite::Result<Option<Family>> {
+pub fn find_family(conn: &Connection, id: FamilyId) -> rusqlite::Result<Option<Family>> {
     let family = conn
         .query_row(
             "SELECT id, name, invite_code, owner_id, created_at FROM families WHERE id = ?1",
@@ -38,13 +39,13 @@ pub fn find_family(conn: &Connection, id: i64) -> rusqlite::Result<Option<Family
 }
 
 /// Members, longest-standing first.
-fn members(conn: &Connection, family: i64, owner: i64) -> rusqlite::Result<Vec<Member>> {
+fn members(conn: &Connection, family: FamilyId, owner: UserId) -> rusqlite::Result<Vec<Member>> {
     let mut stmt = conn.prepare(
         "SELECT id, username, display_name, family_joined_at FROM users
          WHERE family_id = ?1 ORDER BY family_joined_at, id",
     )?;
     let rows = stmt.query_map([family], |r| {
-        let id: i64 = r.get(0)?;
+        let id: UserId = r.get(0)?;
         Ok(Member {
             id,
             username: r.get(1)?,
@@ -60,7 +61,7 @@ fn members(conn: &Connection, family: i64, owner: i64) -> rusqlite::Result<Vec<M
     rows.collect()
 }
 
-pub fn family_by_code(conn: &Connection, code: &str) -> rusqlite::Result<Option<i64>> {
+pub fn family_by_code(conn: &Connection, code: &str) -> rusqlite::Result<Option<FamilyId>> {
     conn.query_row(
         "SELECT id FROM families WHERE invite_code = ?1",
         [code],
@@ -74,9 +75,9 @@ pub fn insert_family(
     conn: &Connection,
     name: &str,
     code: &str,
-    owner: i64,
+    owner: UserId,
     now: i64,
-) -> rusqlite::Result<Option<i64>> {
+) -> rusqlite::Result<Option<FamilyId>> {
     let result = conn.execute(
         "INSERT INTO families (name, invite_code, owner_id, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![name, code, owner, now],
@@ -86,8 +87,8 @@ pub fn insert_family(
 
 pub fn set_membership(
     conn: &Connection,
-    user: i64,
-    family: Option<i64>,
+    user: UserId,
+    family: Option<FamilyId>,
     now: i64,
 ) -> rusqlite::Result<()> {
     conn.execute(
@@ -99,7 +100,10 @@ pub fn set_membership(
 }
 
 /// The member who has been in the family longest, if any is left.
-pub fn longest_standing_member(conn: &Connection, family: i64) -> rusqlite::Result<Option<i64>> {
+pub fn longest_standing_member(
+    conn: &Connection,
+    family: FamilyId,
+) -> rusqlite::Result<Option<UserId>> {
     conn.query_row(
         "SELECT id FROM users WHERE family_id = ?1 ORDER BY family_joined_at, id LIMIT 1",
         [family],
@@ -108,7 +112,7 @@ pub fn longest_standing_member(conn: &Connection, family: i64) -> rusqlite::Resu
     .optional()
 }
 
-pub fn set_owner(conn: &Connection, family: i64, owner: i64) -> rusqlite::Result<()> {
+pub fn set_owner(conn: &Connection, family: FamilyId, owner: UserId) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE families SET owner_id = ?2 WHERE id = ?1",
         params![family, owner],
@@ -117,15 +121,15 @@ pub fn set_owner(conn: &Connection, family: i64, owner: i64) -> rusqlite::Result
 }
 
 /// Sets a new invite code; `false` when the code is taken.
-pub fn set_invite_code(conn: &Connection, family: i64, code: &str) -> rusqlite::Result<bool> {
+pub fn set_invite_code(conn: &Connection, family: FamilyId, code: &str) -> rusqlite::Result<bool> {
     let result = conn.execute(
         "UPDATE families SET invite_code = ?2 WHERE id = ?1",
         params![family, code],
     );
-    Ok(crate::db::inserted_id(conn, result)?.is_some())
+    Ok(crate::db::inserted_id::<FamilyId>(conn, result)?.is_some())
 }
 
-pub fn delete_family(conn: &Connection, family: i64) -> rusqlite::Result<()> {
+pub fn delete_family(conn: &Connection, family: FamilyId) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM families WHERE id = ?1", [family])?;
     Ok(())
 }

@@ -5,10 +5,13 @@ pub mod album_repo;
 pub mod albums;
 pub mod family;
 pub mod family_repo;
+pub mod members;
+pub mod members_repo;
 
+use crate::catalog::Visibility;
+use crate::db::ids::{AlbumId, FamilyId, PhotoId, UserId};
 use crate::db::Db;
-use crate::photos::library::Library;
-use crate::photos::Visibility;
+use crate::trash::Trash;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SharingError {
@@ -31,15 +34,15 @@ pub enum SharingError {
 /// An album as the viewer sees it: counts and cover are over the photos the viewer may see.
 #[derive(Debug, Clone)]
 pub struct Album {
-    pub id: i64,
-    pub owner_id: i64,
+    pub id: AlbumId,
+    pub owner_id: UserId,
     pub owner_username: String,
     pub title: String,
     pub description: Option<String>,
     pub visibility: Visibility,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<AlbumId>,
     /// The chosen cover if it is live and visible, else the newest visible photo.
-    pub cover_photo_id: Option<i64>,
+    pub cover_photo_id: Option<PhotoId>,
     /// The cover photo is public itself (its URL needs no signature).
     pub cover_is_public: bool,
     /// The cover photo's storage key, which its signed URL is bound to.
@@ -68,7 +71,7 @@ impl Role {
 
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub display_name: Option<String>,
     pub role: Role,
@@ -77,10 +80,10 @@ pub struct Member {
 
 #[derive(Debug, Clone)]
 pub struct Family {
-    pub id: i64,
+    pub id: FamilyId,
     pub name: String,
     pub invite_code: String,
-    pub owner_id: i64,
+    pub owner_id: UserId,
     /// Longest-standing first.
     pub members: Vec<Member>,
     pub created_at: i64,
@@ -90,11 +93,12 @@ pub struct Family {
 #[derive(Clone)]
 pub struct Sharing {
     db: Db,
-    library: Library,
+    /// Deleting an album with `delete_photos` trashes the caller's photos in it.
+    trash: Trash,
 }
 
 impl Sharing {
-    pub fn new(db: Db, library: Library) -> Self {
-        Self { db, library }
+    pub fn new(db: Db, trash: Trash) -> Self {
+        Self { db, trash }
     }
 }

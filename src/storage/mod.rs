@@ -4,8 +4,11 @@
 //! storage key (its uuid) wherever the original is.
 
 pub mod files;
+pub mod repo;
+pub mod verify;
 pub mod work;
 
+use crate::db::ids::{ImportRootId, UserId};
 use std::path::{Component, Path, PathBuf};
 
 use chrono::{Datelike, TimeZone, Utc};
@@ -38,7 +41,7 @@ pub enum Location {
     /// The household's own file in an import root, referenced in place: never written, moved
     /// or deleted by Photox. `path` is relative to the root.
     Imported {
-        root_id: i64,
+        root_id: ImportRootId,
         root: PathBuf,
         path: String,
     },
@@ -63,7 +66,7 @@ impl Location {
     }
 
     /// The `import_root_id` column.
-    pub fn root_id(&self) -> Option<i64> {
+    pub fn root_id(&self) -> Option<ImportRootId> {
         match self {
             Location::Imported { root_id, .. } => Some(*root_id),
             _ => None,
@@ -74,7 +77,7 @@ impl Location {
     pub fn from_columns(
         kind: &str,
         key: String,
-        root_id: Option<i64>,
+        root_id: Option<ImportRootId>,
         root: Option<String>,
     ) -> Option<Self> {
         match (kind, root_id, root) {
@@ -99,7 +102,7 @@ impl Location {
 /// upload time (the date directories of a managed original).
 #[derive(Debug, Clone, Copy)]
 pub struct FileKey<'a> {
-    pub owner_id: i64,
+    pub owner_id: UserId,
     pub uuid: &'a str,
     pub ext: &'a str,
     pub created_at: i64,
@@ -256,7 +259,7 @@ mod tests {
 
     fn key(created_at: i64) -> FileKey<'static> {
         FileKey {
-            owner_id: 7,
+            owner_id: UserId(7),
             uuid: "abc",
             ext: "jpg",
             created_at,
@@ -283,7 +286,7 @@ mod tests {
             PathBuf::from("/d/thumbnails/7/abc_preview.jpg")
         );
         let imported = Location::Imported {
-            root_id: 1,
+            root_id: ImportRootId(1),
             root: PathBuf::from("/srv/photos"),
             path: "2019/x.jpg".into(),
         };
@@ -327,7 +330,7 @@ mod tests {
         std::fs::write(root.path().join("x.jpg"), b"x").unwrap();
         let s = Storage::new(data.path().to_path_buf());
         let imported = Location::Imported {
-            root_id: 3,
+            root_id: ImportRootId(3),
             root: root.path().to_path_buf(),
             path: "x.jpg".into(),
         };

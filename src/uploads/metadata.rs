@@ -10,7 +10,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
 use super::UploadError;
-use crate::photos::Visibility;
+use crate::catalog::Visibility;
+use crate::db::ids::AlbumId;
 
 /// Longest `Upload-Metadata` header accepted.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
@@ -33,7 +34,7 @@ pub struct UploadMeta {
     pub filetype: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
-    pub album_id: Option<i64>,
+    pub album_id: Option<AlbumId>,
     pub visibility: Option<Visibility>,
 }
 
@@ -128,7 +129,7 @@ fn apply(meta: &mut UploadMeta, key: &str, bytes: Vec<u8>) -> Result<(), UploadE
                 .ok()
                 .filter(|id| *id > 0)
                 .ok_or_else(|| invalid(key, "must be a positive integer", "INVALID_FORMAT"))?;
-            meta.album_id = Some(id);
+            meta.album_id = Some(AlbumId(id));
         }
         "visibility" => {
             meta.visibility = Some(Visibility::parse(text.trim()).ok_or_else(|| {
@@ -173,7 +174,7 @@ mod tests {
                 filetype: Some("image/jpeg".into()),
                 title: Some("Beach".into()),
                 description: Some("Nordsee, 2019".into()),
-                album_id: Some(7),
+                album_id: Some(AlbumId(7)),
                 visibility: Some(Visibility::Family),
             }
         );

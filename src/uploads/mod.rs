@@ -34,10 +34,10 @@ pub use checksum::ChunkChecksum;
 pub use expiry::ExpireUploads;
 
 use crate::auth::Caller;
+use crate::catalog::{Origin, Visibility};
 use crate::db::{now, Db};
 use crate::error::AppError;
 use crate::ingest::{Ingest, Ingested, Meta};
-use crate::photos::{Origin, Visibility};
 use crate::storage::files;
 use locks::Locks;
 use repo::UploadRow;

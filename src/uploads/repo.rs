@@ -3,19 +3,20 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Kind;
+use crate::db::ids::{PhotoId, UserId};
 
 /// An upload's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadRow {
     pub id: String,
-    pub owner_id: i64,
+    pub owner_id: UserId,
     pub kind: Kind,
     pub length: Option<u64>,
     pub durable_offset: u64,
     pub metadata: String,
     pub concat: Option<String>,
     /// Once finished: the photo, and whether the owner had it already.
-    pub photo: Option<(i64, bool)>,
+    pub photo: Option<(PhotoId, bool)>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -25,7 +26,7 @@ const COLUMNS: &str = "id, owner_id, kind, length, durable_offset, metadata, con
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<UploadRow> {
     let kind: String = row.get(2)?;
-    let photo = match row.get::<_, Option<i64>>(7)? {
+    let photo = match row.get::<_, Option<PhotoId>>(7)? {
         Some(id) => Some((id, row.get::<_, bool>(8)?)),
         None => None,
     };
@@ -69,7 +70,7 @@ pub fn insert(conn: &Connection, upload: &UploadRow) -> rusqlite::Result<()> {
 pub fn find(
     conn: &Connection,
     id: &str,
-    owner: i64,
+    owner: UserId,
     now: i64,
 ) -> rusqlite::Result<Option<UploadRow>> {
     conn.query_row(
@@ -83,7 +84,7 @@ pub fn find(
 }
 
 /// Unfinished uploads (single and partial) `owner` holds at `now`.
-pub fn count_pending(conn: &Connection, owner: i64, now: i64) -> rusqlite::Result<i64> {
+pub fn count_pending(conn: &Connection, owner: UserId, now: i64) -> rusqlite::Result<i64> {
     conn.query_row(
         "SELECT count(*) FROM uploads
          WHERE owner_id = ?1 AND photo_id IS NULL AND kind != 'final' AND expires_at > ?2",
@@ -121,7 +122,7 @@ pub fn finish(
     conn: &Connection,
     id: &str,
     length: u64,
-    photo: (i64, bool),
+    photo: (PhotoId, bool),
     expires_at: i64,
 ) -> rusqlite::Result<()> {
     conn.execute(

@@ -1,11 +1,14 @@
 //! `POST /photos/batch`: one action over many photos, each succeeding or failing on its own.
 
-use super::library::{normalize_tags, Library};
-use super::repo::{self, PhotoChange};
-use super::{PhotoError, Viewer, Visibility};
 use crate::auth::Caller;
+use crate::catalog::repo::{self, PhotoChange};
+use crate::catalog::service::normalize_tags;
+use crate::catalog::visibility::ensure_can_modify;
+use crate::catalog::{Catalog, PhotoError, Viewer, Visibility};
+use crate::db::ids::{AlbumId, PhotoId};
 use crate::error::{AppError, ValidationErrors};
-use crate::visibility::ensure_can_modify;
+use crate::sharing::members::Members;
+use crate::trash::Trash;
 
 /// Most photos one batch may name.
 pub const MAX_BATCH: usize = 500;
@@ -20,18 +23,34 @@ pub enum BatchAction {
     SetVisibility(Visibility),
     AddTags(Vec<String>),
     RemoveTags(Vec<String>),
-    AddToAlbum(i64),
-    RemoveFromAlbum(i64),
+    AddToAlbum(AlbumId),
+    RemoveFromAlbum(AlbumId),
 }
 
-impl Library {
+/// One action over many photos, through the services that own each kind of change.
+#[derive(Clone)]
+pub struct Batch {
+    catalog: Catalog,
+    trash: Trash,
+    members: Members,
+}
+
+impl Batch {
+    pub fn new(catalog: Catalog, trash: Trash, members: Members) -> Self {
+        Self {
+            catalog,
+            trash,
+            members,
+        }
+    }
+
     /// Applies `action` to each photo; returns the ids that succeeded and the failures.
     pub async fn batch(
         &self,
         caller: &Caller,
-        ids: Vec<i64>,
+        ids: Vec<PhotoId>,
         action: BatchAction,
-    ) -> Result<(Vec<i64>, Vec<(i64, AppError)>), AppError> {
+    ) -> Result<(Vec<PhotoId>, Vec<(PhotoId, AppError)>), AppError> {
         if ids.is_empty() || ids.len() > MAX_BATCH {
             return Err(ValidationErrors::single(
                 "photo_ids",
@@ -57,14 +76,22 @@ impl Library {
         Ok((done, failed))
     }
 
-    async fn apply(&self, viewer: Viewer, id: i64, action: &BatchAction) -> Result<(), AppError> {
+    async fn apply(
+        &self,
+        viewer: Viewer,
+        id: PhotoId,
+        action: &BatchAction,
+    ) -> Result<(), AppError> {
         let change = |c: PhotoChange| async move {
-            self.update_photo(viewer, id, c, None).await.map(|_| ())
+            self.catalog
+                .update_photo(viewer, id, c, None)
+                .await
+                .map(|_| ())
         };
         match action {
-            BatchAction::Delete => self.trash_photo(viewer, id).await,
-            BatchAction::Restore => self.restore_photo(viewer, id).await.map(|_| ()),
-            BatchAction::Purge => self.purge_photo(viewer, id).await,
+            BatchAction::Delete => self.trash.trash_photo(viewer, id).await,
+            BatchAction::Restore => self.trash.restore_photo(viewer, id).await.map(|_| ()),
+            BatchAction::Purge => self.trash.purge_photo(viewer, id).await,
             BatchAction::Favorite => {
                 change(PhotoChange {
                     is_favorite: Some(true),
@@ -87,34 +114,38 @@ impl Library {
                 .await
             }
             BatchAction::AddTags(tags) | BatchAction::RemoveTags(tags) => {
-                let photo = self.get_photo(viewer, id).await?;
+                let photo = self.catalog.get_photo(viewer, id).await?;
                 ensure_can_modify(viewer, &photo)?;
                 if photo.deleted_at.is_some() {
                     return Err(PhotoError::InTrash.into());
                 }
                 let (tags, add) = (tags.clone(), matches!(action, BatchAction::AddTags(_)));
-                self.db
+                self.catalog
+                    .db
                     .run(move |conn| {
                         if add {
                             let weighted: Vec<(String, f64)> =
                                 tags.into_iter().map(|t| (t, 1.0)).collect();
-                            repo::add_tags(conn, id, "manual", &weighted)?;
+                            repo::tags::add_tags(conn, id, "manual", &weighted)?;
                         } else {
-                            repo::remove_tags(conn, id, "manual", &tags)?;
+                            repo::tags::remove_tags(conn, id, "manual", &tags)?;
                         }
                         Ok(())
                     })
                     .await
             }
             BatchAction::AddToAlbum(album) => {
-                let mut outcome = self.add_to_album(viewer, *album, vec![id]).await?;
+                let mut outcome = self.members.add_to_album(viewer, *album, vec![id]).await?;
                 match outcome.failed.pop() {
                     Some((_, e)) => Err(e),
                     None => Ok(()),
                 }
             }
             BatchAction::RemoveFromAlbum(album) => {
-                let removed = self.remove_from_album(viewer, *album, vec![id]).await?;
+                let removed = self
+                    .members
+                    .remove_from_album(viewer, *album, vec![id])
+                    .await?;
                 if removed.is_empty() {
                     return Err(PhotoError::NotInAlbum.into());
                 }

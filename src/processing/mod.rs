@@ -1,33 +1,29 @@
 //! Background processing of photos: thumbnails, EXIF again and AI tags as job kinds (photo
 //! steps), and what a step's end means for a photo's status.
 
+pub mod repo;
+
+use crate::db::ids::PhotoId;
 use std::future::Future;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::library::{file_key, Library};
-use super::repo;
-use super::trash::PurgeExpiredTrash;
-use super::{CameraInfo, Location, Photo, PhotoError, Status, Viewer};
-use crate::db::now;
+use crate::catalog::repo::{self as catalog_repo, Access};
+use crate::catalog::service::file_key;
+use crate::catalog::visibility::ensure_can_modify;
+use crate::catalog::{CameraInfo, Catalog, Location, Photo, PhotoError, Status, Step, Viewer};
+use crate::db::{now, Db};
 use crate::error::{AppError, ValidationErrors};
-use crate::jobs::{
-    self, handler_fn, Failure, JobContext, JobError, JobHandler, JobKind, Jobs, Priority,
-};
+use crate::jobs::{self, Failure, JobContext, JobError, JobHandler, JobKind, Jobs, Priority};
 use crate::media::sniff::ImageKind;
 use crate::media::{exif, thumbnail, MediaError};
-use crate::storage::Rendition;
+use crate::storage::{Rendition, Storage};
 use crate::tagging::{Tagger, TaggingError};
-use crate::visibility::ensure_can_modify;
 
 /// Steps `reprocess` may redo.
 pub const REPROCESS_STEPS: &[&str] = &["exif", "thumbnails", "tags"];
 /// Why the `tags` step is skipped when `tagging.enabled` is false.
 pub const TAGGING_OFF: &str = "tagging is disabled (tagging.enabled = false)";
-/// Trash past its retention is purged this often (and at start when a purge fell due while
-/// the daemon was down).
-const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 fn media_failure(e: MediaError) -> JobError {
     match e {
@@ -65,7 +61,7 @@ pub trait PhotoStep: JobKind {
     /// count shows `failed` with its reason while it retries and never changes the status.
     const COUNTS_TOWARD_STATUS: bool = true;
 
-    fn photo_id(&self) -> i64;
+    fn photo_id(&self) -> PhotoId;
 }
 
 /// How a step's work ended when it did not fail.
@@ -79,19 +75,19 @@ pub enum StepOutcome {
 /// Make the thumbnail and the preview of a photo.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MakeThumbnails {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
 }
 
 /// Read a photo's EXIF again and store it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadExif {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
 }
 
 /// Tag a photo with the AI model (replaces its AI tags).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagPhoto {
-    pub photo_id: i64,
+    pub photo_id: PhotoId,
 }
 
 macro_rules! photo_step {
@@ -102,7 +98,7 @@ macro_rules! photo_step {
         }
         impl PhotoStep for $kind {
             const STEP: &'static str = $name;
-            fn photo_id(&self) -> i64 {
+            fn photo_id(&self) -> PhotoId {
                 self.photo_id
             }
         }
@@ -117,50 +113,50 @@ photo_step!(TagPhoto, "tags", Priority::NORMAL);
 /// Registers step `S`: `work` runs for each of its jobs whose photo still exists (a job whose
 /// photo was purged meanwhile ends done), between marking the step running and recording how
 /// it ended; its failures are recorded on the step as `S` counts toward the status.
-pub fn register_step<S, F, Fut>(jobs: &Jobs, library: &Library, work: F)
+pub fn register_step<S, F, Fut>(jobs: &Jobs, processing: &Processing, work: F)
 where
     S: PhotoStep,
-    F: Fn(Library, Photo, S, JobContext) -> Fut + Send + Sync + 'static,
+    F: Fn(Processing, Photo, S, JobContext) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<StepOutcome, JobError>> + Send + 'static,
 {
     jobs.register::<S>(StepHandler {
-        library: library.clone(),
+        processing: processing.clone(),
         work,
     });
 }
 
 struct StepHandler<F> {
-    library: Library,
+    processing: Processing,
     work: F,
 }
 
 impl<S, F, Fut> JobHandler<S> for StepHandler<F>
 where
     S: PhotoStep,
-    F: Fn(Library, Photo, S, JobContext) -> Fut + Send + Sync + 'static,
+    F: Fn(Processing, Photo, S, JobContext) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<StepOutcome, JobError>> + Send + 'static,
 {
     fn run(&self, job: S, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send {
-        let library = self.library.clone();
+        let processing = self.processing.clone();
         let photo_id = job.photo_id();
         async move {
-            let found = library
+            let found = processing
                 .db
-                .run(move |conn| Ok(repo::find_photo(conn, photo_id, Viewer::Anonymous, "1")?))
+                .run(move |conn| Ok(catalog_repo::find_photo(conn, photo_id, Access::Any)?))
                 .await
                 .map_err(retry)?;
             let Some(photo) = found else {
                 return Ok(());
             };
-            library
+            processing
                 .record_step(photo_id, S::STEP, "running", None)
                 .await
                 .map_err(retry)?;
-            let (status, note) = match (self.work)(library.clone(), photo, job, ctx).await? {
+            let (status, note) = match (self.work)(processing.clone(), photo, job, ctx).await? {
                 StepOutcome::Done => ("done", None),
                 StepOutcome::Skipped(why) => ("skipped", Some(why)),
             };
-            library
+            processing
                 .record_step(photo_id, S::STEP, status, note)
                 .await
                 .map_err(retry)
@@ -168,12 +164,12 @@ where
     }
 
     fn failed(&self, job: S, failure: Failure) -> impl Future<Output = ()> + Send {
-        let library = self.library.clone();
+        let processing = self.processing.clone();
         async move {
             // A step that counts keeps its photo processing while it retries.
             if failure.gave_up() || !S::COUNTS_TOWARD_STATUS {
                 let (id, reason) = (job.photo_id(), Some(failure.message));
-                if let Err(e) = library.record_step(id, S::STEP, "failed", reason).await {
+                if let Err(e) = processing.record_step(id, S::STEP, "failed", reason).await {
                     log::error!(
                         "could not record the failed {} step of photo {id}: {e}",
                         S::STEP
@@ -195,38 +191,61 @@ pub fn queue_step_in<S: PhotoStep>(
     Ok(())
 }
 
-impl Library {
-    /// Registers the photo steps (thumbnails, EXIF, tags) and the hourly trash purge.
+/// The photo steps: thumbnails, EXIF again, AI tags.
+#[derive(Clone)]
+pub struct Processing {
+    db: Db,
+    storage: Storage,
+    jobs: Jobs,
+    catalog: Catalog,
+    /// `None` when `tagging.enabled` is false: the `tags` step is skipped.
+    tagger: Option<Tagger>,
+}
+
+impl Processing {
+    pub fn new(
+        db: Db,
+        storage: Storage,
+        jobs: Jobs,
+        catalog: Catalog,
+        tagger: Option<Tagger>,
+    ) -> Self {
+        Self {
+            db,
+            storage,
+            jobs,
+            catalog,
+            tagger,
+        }
+    }
+
+    /// The tagger, when tagging is enabled.
+    pub fn tagger(&self) -> Option<&Tagger> {
+        self.tagger.as_ref()
+    }
+
+    /// Registers the photo steps (thumbnails, EXIF, tags).
     pub fn register_jobs(&self, jobs: &Jobs) {
-        register_step(jobs, self, |lib, photo, _: MakeThumbnails, _| async move {
-            lib.make_renditions(&photo).await?;
+        register_step(
+            jobs,
+            self,
+            |steps, photo, _: MakeThumbnails, _| async move {
+                steps.make_renditions(&photo).await?;
+                Ok(StepOutcome::Done)
+            },
+        );
+        register_step(jobs, self, |steps, photo, _: ReadExif, _| async move {
+            steps.reread_exif(&photo).await?;
             Ok(StepOutcome::Done)
         });
-        register_step(jobs, self, |lib, photo, _: ReadExif, _| async move {
-            lib.reread_exif(&photo).await?;
-            Ok(StepOutcome::Done)
-        });
-        register_step(jobs, self, |lib, photo, _: TagPhoto, _| async move {
-            match lib.tagger.clone() {
-                Some(tagger) => lib.tag_photo(&tagger, &photo).await?,
+        register_step(jobs, self, |steps, photo, _: TagPhoto, _| async move {
+            match steps.tagger.clone() {
+                Some(tagger) => steps.tag_photo(&tagger, &photo).await?,
                 // Queued before tagging was turned off.
                 None => return Ok(StepOutcome::Skipped(TAGGING_OFF.into())),
             }
             Ok(StepOutcome::Done)
         });
-        let library = self.clone();
-        jobs.register(handler_fn(move |_: PurgeExpiredTrash, _| {
-            let library = library.clone();
-            async move {
-                match library.purge_expired_trash().await {
-                    Ok(n) if n > 0 => log::info!("purged {n} photos from the trash"),
-                    Ok(_) => {}
-                    Err(e) => return Err(retry(e)),
-                }
-                Ok(())
-            }
-        }));
-        jobs.schedule(PURGE_EVERY, PurgeExpiredTrash {});
     }
 
     /// Queues step `S` of its photo on its own (the upload queues its steps in its own
@@ -284,7 +303,7 @@ impl Library {
                     .map(|t| (t.name, f64::from(t.confidence)))
                     .collect();
                 let tx = conn.transaction()?;
-                repo::replace_tags(&tx, id, "ai", &weighted)?;
+                catalog_repo::tags::replace_tags(&tx, id, "ai", &weighted)?;
                 tx.commit()?;
                 Ok(())
             })
@@ -309,7 +328,7 @@ impl Library {
         self.db
             .run(move |conn| {
                 let camera = CameraInfo::from_exif(&data);
-                repo::set_exif(
+                catalog_repo::set_exif(
                     conn,
                     id,
                     &camera,
@@ -328,7 +347,7 @@ impl Library {
     /// "processing"). Nothing happens when the photo is gone.
     async fn record_step(
         &self,
-        id: i64,
+        id: PhotoId,
         step: &str,
         status: &'static str,
         error: Option<String>,
@@ -347,16 +366,27 @@ impl Library {
             .await
     }
 
+    /// A photo's status with each of its steps.
+    pub async fn photo_status(
+        &self,
+        viewer: Viewer,
+        id: PhotoId,
+    ) -> Result<(Status, Vec<Step>), AppError> {
+        let photo = self.catalog.get_photo(viewer, id).await?;
+        let steps = self.db.run(move |conn| Ok(repo::steps(conn, id)?)).await?;
+        Ok((photo.status, steps))
+    }
+
     /// Queues `steps` (default: exif and thumbnails) again for a photo the viewer may change.
     pub async fn reprocess(
         &self,
         viewer: Viewer,
-        id: i64,
+        id: PhotoId,
         steps: Option<Vec<String>>,
     ) -> Result<(), AppError> {
         let steps = steps.unwrap_or_else(default_steps);
         check_steps(&steps)?;
-        let photo = self.get_photo(viewer, id).await?;
+        let photo = self.catalog.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_some() {
             return Err(PhotoError::InTrash.into());
@@ -368,7 +398,10 @@ impl Library {
     /// many photos.
     pub async fn reprocess_all(&self, steps: Vec<String>) -> Result<usize, AppError> {
         check_steps(&steps)?;
-        let ids = self.db.run(|conn| Ok(repo::live_photo_ids(conn)?)).await?;
+        let ids = self
+            .db
+            .run(|conn| Ok(catalog_repo::live_photo_ids(conn)?))
+            .await?;
         for id in &ids {
             self.queue_steps(*id, steps.clone()).await?;
         }
@@ -376,7 +409,7 @@ impl Library {
     }
 
     /// Queues jobs for `steps` of photo `id` and marks them pending.
-    pub async fn queue_steps(&self, id: i64, steps: Vec<String>) -> Result<(), AppError> {
+    pub async fn queue_steps(&self, id: PhotoId, steps: Vec<String>) -> Result<(), AppError> {
         let tagging = self.tagger.is_some();
         self.db
             .run(move |conn| {
@@ -407,7 +440,7 @@ impl Library {
 /// ready. A photo is never `failed` while another step is still at work, so a client that
 /// waits for the end of `processing` sees every step settled. Steps that do not count (a
 /// mirror copy) never hold a photo back nor fail it.
-fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+fn settle_status(conn: &rusqlite::Connection, id: PhotoId, now: i64) -> rusqlite::Result<()> {
     let mut steps = repo::steps(conn, id)?;
     steps.retain(|s| s.counts_toward_status);
     let failed = steps.iter().find(|s| s.status == "failed");
@@ -419,7 +452,7 @@ fn settle_status(conn: &rusqlite::Connection, id: i64, now: i64) -> rusqlite::Re
         (false, Some(f)) => (Status::Failed, f.error.clone()),
         (false, None) => (Status::Ready, None),
     };
-    repo::set_status(conn, id, status, reason.as_deref(), now)
+    catalog_repo::set_status(conn, id, status, reason.as_deref(), now)
 }
 
 pub fn default_steps() -> Vec<String> {

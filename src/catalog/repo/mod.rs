@@ -1,16 +1,22 @@
-//! SQL for photos, their steps, tags and likes.
+//! SQL for photos: rows, lookups, listings (`query`), tags and likes (`tags`), and who may see
+//! what (`visibility`).
 
+use crate::db::ids::{PhotoId, UserId};
 use std::collections::HashMap;
 
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{AlbumRef, CameraInfo, Location, Origin, Photo, Status, Step, Tag, Viewer, Visibility};
+pub mod query;
+pub mod tags;
+pub(crate) mod visibility;
+
+use super::{AlbumRef, CameraInfo, Location, Origin, Photo, Status, Viewer, Visibility};
 use crate::storage;
-use crate::visibility::album_visible_sql;
+use visibility::{album_visible_sql, photo_detail_sql};
 
 /// Columns of `photo_from_row`; `{viewer}` is the viewer's user id (or -1).
-fn photo_columns(viewer: i64) -> String {
+pub(super) fn photo_columns(viewer: Option<UserId>) -> String {
+    let viewer = viewer.map_or(-1, UserId::get);
     format!(
         "p.id, p.owner_id, u.username, p.uuid, p.ext, p.title, p.description, p.original_filename,
          p.mime_type, p.size, p.width, p.height, p.checksum, p.taken_at, p.created_at, p.updated_at,
@@ -24,10 +30,10 @@ fn photo_columns(viewer: i64) -> String {
     )
 }
 
-const FROM: &str = "FROM photos p JOIN users u ON u.id = p.owner_id
+pub(super) const FROM: &str = "FROM photos p JOIN users u ON u.id = p.owner_id
      LEFT JOIN import_roots r ON r.id = p.import_root_id";
 
-fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
+pub(super) fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
     let visibility: String = row.get(17)?;
     let status: String = row.get(19)?;
     let latitude: Option<f64> = row.get(29)?;
@@ -99,7 +105,7 @@ fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<Photo> {
 
 /// A photo row to insert.
 pub struct NewPhoto<'a> {
-    pub owner_id: i64,
+    pub owner_id: UserId,
     pub uuid: &'a str,
     pub ext: &'a str,
     pub title: Option<&'a str>,
@@ -120,7 +126,7 @@ pub struct NewPhoto<'a> {
 }
 
 /// Inserts a photo; `Ok(None)` when the owner already has a photo with this checksum.
-pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Option<i64>> {
+pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Option<PhotoId>> {
     let result = conn.execute(
         "INSERT INTO photos (owner_id, uuid, ext, title, description, original_filename, mime_type,
             size, width, height, checksum, taken_at, created_at, updated_at, visibility,
@@ -166,15 +172,6 @@ pub fn insert_photo(conn: &Connection, p: &NewPhoto<'_>) -> rusqlite::Result<Opt
     crate::db::inserted_id(conn, result)
 }
 
-/// Album `id` exists and `condition` (over `a`) holds for it.
-pub fn album_exists(conn: &Connection, id: i64, condition: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        &format!("SELECT EXISTS (SELECT 1 FROM albums a WHERE a.id = ?1 AND {condition})"),
-        [id],
-        |r| r.get(0),
-    )
-}
-
 pub fn uuid_exists(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM photos WHERE uuid = ?1)",
@@ -185,9 +182,9 @@ pub fn uuid_exists(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
 
 pub fn find_by_checksum(
     conn: &Connection,
-    owner_id: i64,
+    owner_id: UserId,
     checksum: &str,
-) -> rusqlite::Result<Option<i64>> {
+) -> rusqlite::Result<Option<PhotoId>> {
     conn.query_row(
         "SELECT id FROM photos WHERE owner_id = ?1 AND checksum = ?2",
         params![owner_id, checksum],
@@ -199,9 +196,9 @@ pub fn find_by_checksum(
 /// Which of `checksums` the owner already has, with the photo ids.
 pub fn existing_checksums(
     conn: &Connection,
-    owner_id: i64,
+    owner_id: UserId,
     checksums: &[String],
-) -> rusqlite::Result<Vec<(String, i64)>> {
+) -> rusqlite::Result<Vec<(String, PhotoId)>> {
     let mut stmt =
         conn.prepare_cached("SELECT id FROM photos WHERE owner_id = ?1 AND checksum = ?2")?;
     let mut found = Vec::new();
@@ -216,16 +213,29 @@ pub fn existing_checksums(
     Ok(found)
 }
 
-/// A photo with its tags and the albums `viewer` sees it in, if `condition` (over `p`) holds.
+/// Which photo rows a lookup may return.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    /// What `viewer` may open: live photos they may see, and their own trashed ones (admins:
+    /// every trashed one).
+    Viewer(Viewer),
+    /// Any row, for the daemon's own work (jobs, purges, a URL signature its caller checked).
+    Any,
+}
+
+/// A photo with its tags and the albums the viewer sees it in, if `access` allows it.
 pub fn find_photo(
     conn: &Connection,
-    id: i64,
-    viewer: Viewer,
-    condition: &str,
+    id: PhotoId,
+    access: Access,
 ) -> rusqlite::Result<Option<Photo>> {
+    let (viewer, condition) = match access {
+        Access::Viewer(viewer) => (viewer, photo_detail_sql(viewer)),
+        Access::Any => (Viewer::Anonymous, "1".to_string()),
+    };
     let sql = format!(
         "SELECT {} {FROM} WHERE p.id = ?1 AND {condition}",
-        photo_columns(viewer.user_id().unwrap_or(-1))
+        photo_columns(viewer.user_id())
     );
     let photo = conn.query_row(&sql, [id], photo_from_row).optional()?;
     match photo {
@@ -240,13 +250,13 @@ pub fn find_photo(
 }
 
 /// Fills in the tags of `photos` and the albums `viewer` may see them in.
-fn attach_tags_and_albums(
+pub(super) fn attach_tags_and_albums(
     conn: &Connection,
     viewer: Viewer,
     photos: &mut [Photo],
 ) -> rusqlite::Result<()> {
-    let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
-    let mut tags = tags_of(conn, &ids)?;
+    let ids: Vec<PhotoId> = photos.iter().map(|p| p.id).collect();
+    let mut tags = tags::tags_of(conn, &ids)?;
     let mut albums = albums_of(conn, &ids, viewer)?;
     for photo in photos {
         photo.tags = tags.remove(&photo.id).unwrap_or_default();
@@ -255,68 +265,22 @@ fn attach_tags_and_albums(
     Ok(())
 }
 
-/// Adds the condition `sql` with its one `?` bound to `value` as the next numbered parameter.
-pub fn bind(conditions: &mut Vec<String>, values: &mut Vec<Value>, sql: &str, value: Value) {
-    values.push(value);
-    conditions.push(sql.replace('?', &format!("?{}", values.len())));
-}
-
-/// A query over photos: a WHERE clause with its parameters, an order and a page.
-pub struct PhotoQuery {
-    pub conditions: Vec<String>,
-    pub params: Vec<Value>,
-    pub order_by: String,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-/// One page of photos (with tags) and the total number that match.
-pub fn list_photos(
-    conn: &Connection,
-    viewer: Viewer,
-    q: &PhotoQuery,
-) -> rusqlite::Result<(Vec<Photo>, i64)> {
-    let filter = if q.conditions.is_empty() {
-        "1".to_string()
-    } else {
-        q.conditions.join(" AND ")
-    };
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) {FROM} WHERE {filter}"),
-        params_from_iter(q.params.iter()),
-        |r| r.get(0),
-    )?;
-    let sql = format!(
-        "SELECT {} {FROM} WHERE {filter} ORDER BY {} LIMIT {} OFFSET {}",
-        photo_columns(viewer.user_id().unwrap_or(-1)),
-        q.order_by,
-        q.limit,
-        q.offset
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut photos = stmt
-        .query_map(params_from_iter(q.params.iter()), photo_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    attach_tags_and_albums(conn, viewer, &mut photos)?;
-    Ok((photos, total))
-}
-
 /// The photos with these ids, in the order given (missing ones left out).
 pub fn photos_by_ids(
     conn: &Connection,
     viewer: Viewer,
-    ids: &[i64],
+    ids: &[PhotoId],
 ) -> rusqlite::Result<Vec<Photo>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
         "SELECT {} {FROM} WHERE p.id IN ({})",
-        photo_columns(viewer.user_id().unwrap_or(-1)),
+        photo_columns(viewer.user_id()),
         id_list(ids)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut found: HashMap<i64, Photo> = stmt
+    let mut found: HashMap<PhotoId, Photo> = stmt
         .query_map([], photo_from_row)?
         .map(|p| p.map(|p| (p.id, p)))
         .collect::<rusqlite::Result<_>>()?;
@@ -325,16 +289,19 @@ pub fn photos_by_ids(
     Ok(photos)
 }
 
-fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+pub(super) fn id_list(ids: &[PhotoId]) -> String {
+    ids.iter()
+        .map(PhotoId::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn albums_of(
     conn: &Connection,
-    ids: &[i64],
+    ids: &[PhotoId],
     viewer: Viewer,
-) -> rusqlite::Result<HashMap<i64, Vec<AlbumRef>>> {
-    let mut out: HashMap<i64, Vec<AlbumRef>> = HashMap::new();
+) -> rusqlite::Result<HashMap<PhotoId, Vec<AlbumRef>>> {
+    let mut out: HashMap<PhotoId, Vec<AlbumRef>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -346,7 +313,7 @@ fn albums_of(
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
+            r.get::<_, PhotoId>(0)?,
             AlbumRef {
                 id: r.get(1)?,
                 title: r.get(2)?,
@@ -356,33 +323,6 @@ fn albums_of(
     for row in rows {
         let (id, album) = row?;
         out.entry(id).or_default().push(album);
-    }
-    Ok(out)
-}
-
-fn tags_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMap<i64, Vec<Tag>>> {
-    let mut out: HashMap<i64, Vec<Tag>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let mut stmt = conn.prepare(&format!(
-        "SELECT photo_id, name, source, confidence FROM photo_tags WHERE photo_id IN ({})
-         ORDER BY source DESC, confidence DESC, name",
-        id_list(ids)
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            Tag {
-                name: r.get(1)?,
-                source: r.get(2)?,
-                confidence: r.get(3)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (id, tag) = row?;
-        out.entry(id).or_default().push(tag);
     }
     Ok(out)
 }
@@ -397,7 +337,12 @@ pub struct PhotoChange {
     pub taken_at: Option<Option<i64>>,
 }
 
-pub fn update_photo(conn: &Connection, id: i64, c: &PhotoChange, now: i64) -> rusqlite::Result<()> {
+pub fn update_photo(
+    conn: &Connection,
+    id: PhotoId,
+    c: &PhotoChange,
+    now: i64,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE photos SET
             title = CASE WHEN ?2 THEN ?3 ELSE title END,
@@ -423,55 +368,11 @@ pub fn update_photo(conn: &Connection, id: i64, c: &PhotoChange, now: i64) -> ru
     Ok(())
 }
 
-/// Replaces the tags of one source (manual tags by the owner, AI tags by the tagger).
-pub fn replace_tags(
-    conn: &Connection,
-    photo_id: i64,
-    source: &str,
-    tags: &[(String, f64)],
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "DELETE FROM photo_tags WHERE photo_id = ?1 AND source = ?2",
-        params![photo_id, source],
-    )?;
-    add_tags(conn, photo_id, source, tags)
-}
-
-pub fn add_tags(
-    conn: &Connection,
-    photo_id: i64,
-    source: &str,
-    tags: &[(String, f64)],
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO photo_tags (photo_id, name, source, confidence) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (name, confidence) in tags {
-        stmt.execute(params![photo_id, name, source, confidence])?;
-    }
-    Ok(())
-}
-
-pub fn remove_tags(
-    conn: &Connection,
-    photo_id: i64,
-    source: &str,
-    names: &[String],
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM photo_tags WHERE photo_id = ?1 AND source = ?2 AND name = ?3",
-    )?;
-    for name in names {
-        stmt.execute(params![photo_id, source, name])?;
-    }
-    Ok(())
-}
-
 /// Stores EXIF read again; width and height swap when the orientation now turns the picture by
 /// a quarter where it did not before (or the other way round), so they stay the size as displayed.
 pub fn set_exif(
     conn: &Connection,
-    id: i64,
+    id: PhotoId,
     camera: &CameraInfo,
     location: Option<Location>,
     taken_at: Option<i64>,
@@ -508,7 +409,7 @@ pub fn set_exif(
 
 pub fn set_status(
     conn: &Connection,
-    id: i64,
+    id: PhotoId,
     status: Status,
     reason: Option<&str>,
     now: i64,
@@ -520,134 +421,19 @@ pub fn set_status(
     Ok(())
 }
 
-/// Records how a step stands; nothing when the photo is gone (purged while its job ran).
-pub fn set_step(
-    conn: &Connection,
-    photo_id: i64,
-    name: &str,
-    status: &str,
-    error: Option<&str>,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO photo_steps (photo_id, name, status, error, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?1)
-         ON CONFLICT (photo_id, name) DO UPDATE SET status = ?3, error = ?4, updated_at = ?5",
-        params![photo_id, name, status, error, now],
-    )?;
-    Ok(())
-}
-
-/// Marks a step pending (its job just queued) and records whether it counts toward the
-/// photo's status.
-pub fn queue_step(
-    conn: &Connection,
-    photo_id: i64,
-    name: &str,
-    counts_toward_status: bool,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO photo_steps (photo_id, name, status, error, updated_at, counts_toward_status)
-         VALUES (?1, ?2, 'pending', NULL, ?3, ?4)
-         ON CONFLICT (photo_id, name) DO UPDATE SET status = 'pending', error = NULL,
-             updated_at = ?3, counts_toward_status = ?4",
-        params![photo_id, name, now, counts_toward_status],
-    )?;
-    Ok(())
-}
-
-pub fn steps(conn: &Connection, photo_id: i64) -> rusqlite::Result<Vec<Step>> {
-    let mut stmt = conn.prepare(
-        "SELECT name, status, error, counts_toward_status FROM photo_steps WHERE photo_id = ?1
-         ORDER BY CASE name WHEN 'stored' THEN 0 WHEN 'exif' THEN 1 WHEN 'thumbnails' THEN 2
-                            WHEN 'tags' THEN 3 ELSE 4 END",
-    )?;
-    let rows = stmt.query_map([photo_id], |r| {
-        Ok(Step {
-            name: r.get(0)?,
-            status: r.get(1)?,
-            error: r.get(2)?,
-            counts_toward_status: r.get(3)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// Moves a photo into the trash (`deleted_at` set) or out of it, with where its original is now.
-pub fn set_trashed(
-    conn: &Connection,
-    id: i64,
-    deleted_at: Option<i64>,
-    file: &storage::Location,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE photos SET deleted_at = ?2, file_kind = ?3, file_path = ?4, updated_at = ?5
-         WHERE id = ?1",
-        params![id, deleted_at, file.kind(), file.key(), now],
-    )?;
-    Ok(())
-}
-
-pub fn delete_photo(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM photos WHERE id = ?1", [id])? == 1)
-}
-
-/// Ids of trashed photos, of one owner or of everybody, deleted before `before`.
-pub fn trashed_ids(
-    conn: &Connection,
-    owner_id: Option<i64>,
-    before: i64,
-) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare(
-        "SELECT id FROM photos WHERE deleted_at IS NOT NULL AND deleted_at < ?2
-         AND (?1 IS NULL OR owner_id = ?1) ORDER BY id",
-    )?;
-    let ids = stmt
-        .query_map(params![owner_id, before], |r| r.get(0))?
-        .collect();
-    ids
-}
-
-pub fn live_photo_ids(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+pub fn live_photo_ids(conn: &Connection) -> rusqlite::Result<Vec<PhotoId>> {
     let mut stmt = conn.prepare("SELECT id FROM photos WHERE deleted_at IS NULL ORDER BY id")?;
     let ids = stmt.query_map([], |r| r.get(0))?.collect();
     ids
 }
 
-pub fn photo_ids_of_owner(conn: &Connection, owner_id: i64) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare("SELECT id FROM photos WHERE owner_id = ?1 ORDER BY id")?;
-    let ids = stmt.query_map([owner_id], |r| r.get(0))?.collect();
-    ids
-}
-
-pub fn set_like(
-    conn: &Connection,
-    photo_id: i64,
-    user_id: i64,
-    liked: bool,
-    now: i64,
-) -> rusqlite::Result<()> {
-    if liked {
-        conn.execute(
-            "INSERT OR IGNORE INTO photo_likes (photo_id, user_id, created_at) VALUES (?1, ?2, ?3)",
-            params![photo_id, user_id, now],
-        )?;
-    } else {
-        conn.execute(
-            "DELETE FROM photo_likes WHERE photo_id = ?1 AND user_id = ?2",
-            params![photo_id, user_id],
-        )?;
-    }
-    Ok(())
-}
-
-pub fn like_state(conn: &Connection, photo_id: i64, user_id: i64) -> rusqlite::Result<(i64, bool)> {
-    conn.query_row(
-        "SELECT (SELECT count(*) FROM photo_likes WHERE photo_id = ?1),
-                EXISTS (SELECT 1 FROM photo_likes WHERE photo_id = ?1 AND user_id = ?2)",
-        params![photo_id, user_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
+/// Every photo of `owner_id`, trashed ones too (the files of a deleted account).
+pub fn photos_of_owner(conn: &Connection, owner_id: UserId) -> rusqlite::Result<Vec<Photo>> {
+    let sql = format!(
+        "SELECT {} {FROM} WHERE p.owner_id = ?1 ORDER BY p.id",
+        photo_columns(None)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let photos = stmt.query_map([owner_id], photo_from_row)?.collect();
+    photos
 }

@@ -1,44 +1,15 @@
-//! Who may see and who may change a photo or an album: the one place that decides (API.md §5,
-//! §6). Listings, search, details and file routes all use these SQL conditions, so page totals
-//! are exact and a new case is one change here.
-//!
-//! A photo is visible to its owner, to admins, to everyone when it is `public` or inside a
-//! public album of its owner, to members of the owner's family when it is `family` or inside a
-//! `family` album of that family. An album is visible to its owner, to admins, to everyone when
-//! `public`, and to the owner's family when `family`.
+//! The SQL of who may see what (API.md §5, §6), for the repo modules only. A photo is visible
+//! to its owner, to admins, to everyone when it is `public` or inside a public album of its
+//! owner, to members of the owner's family when it is `family` or inside a `family` album of
+//! that family. An album is visible to its owner, to admins, to everyone when `public`, and to
+//! the owner's family when `family`.
 
-use crate::auth::Caller;
-use crate::photos::{Photo, PhotoError};
-
-/// Who is looking: nobody (public access) or a logged-in user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Viewer {
-    Anonymous,
-    User(Caller),
-}
-
-impl Viewer {
-    pub fn user_id(&self) -> Option<i64> {
-        match self {
-            Viewer::Anonymous => None,
-            Viewer::User(c) => Some(c.user_id),
-        }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        matches!(self, Viewer::User(c) if c.is_admin())
-    }
-}
-
-impl From<Option<Caller>> for Viewer {
-    fn from(caller: Option<Caller>) -> Self {
-        caller.map(Viewer::User).unwrap_or(Viewer::Anonymous)
-    }
-}
+use crate::catalog::Viewer;
+use crate::db::ids::UserId;
 
 /// User `user` (a SQL expression) is in the same family as user `me`. SQLite evaluates the
 /// uncorrelated side once per statement; `NULL = NULL` is not true, so no family, no match.
-fn same_family(user: &str, me: i64) -> String {
+fn same_family(user: &str, me: UserId) -> String {
     format!(
         "((SELECT family_id FROM users WHERE id = {user}) = (SELECT family_id FROM users WHERE id = {me}))"
     )
@@ -50,7 +21,7 @@ const IN_PUBLIC_ALBUM: &str =
      WHERE ap.photo_id = p.id AND a.visibility = 'public' AND a.owner_id = p.owner_id)";
 
 /// `p` is in a family album of `me`'s family and its owner is in that family too.
-fn in_family_album(me: i64) -> String {
+fn in_family_album(me: UserId) -> String {
     format!(
         "(EXISTS (SELECT 1 FROM album_photos ap JOIN albums a ON a.id = ap.album_id
                   WHERE ap.photo_id = p.id AND a.visibility = 'family' AND {album_family})
@@ -80,7 +51,7 @@ pub fn photo_visible_sql(viewer: Viewer) -> String {
 
 /// Photos `me` sees through the family: their own and those family members share with the
 /// family (or the public), directly or through a family album.
-pub fn family_scope_sql(me: i64) -> String {
+pub fn family_scope_sql(me: UserId) -> String {
     format!(
         "(p.owner_id = {me} OR (p.visibility IN ('family', 'public') AND {family}) OR {family_album})",
         family = same_family("p.owner_id", me),
@@ -102,14 +73,6 @@ pub fn photo_detail_sql(viewer: Viewer) -> String {
     )
 }
 
-/// Changes are for the owner and admins; anybody else who can see the photo gets 403.
-pub fn ensure_can_modify(viewer: Viewer, photo: &Photo) -> Result<(), PhotoError> {
-    match viewer {
-        Viewer::User(c) if c.user_id == photo.owner_id || c.is_admin() => Ok(()),
-        _ => Err(PhotoError::NotOwner),
-    }
-}
-
 /// A SQL condition over `a` (an `albums` row) that holds when `viewer` may see the album.
 pub fn album_visible_sql(viewer: Viewer) -> String {
     match viewer {
@@ -126,7 +89,7 @@ pub fn album_visible_sql(viewer: Viewer) -> String {
 }
 
 /// Albums `me` sees through the family: their own and family members' family or public albums.
-pub fn album_family_scope_sql(me: i64) -> String {
+pub fn album_family_scope_sql(me: UserId) -> String {
     format!(
         "(a.owner_id = {me} OR (a.visibility IN ('family', 'public') AND {family}))",
         family = same_family("a.owner_id", me),
@@ -152,12 +115,13 @@ pub fn album_accepts_photos_sql(viewer: Viewer) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Caller;
     use crate::auth::Role;
 
     fn user(id: i64, role: Role) -> Viewer {
         Viewer::User(Caller {
-            user_id: id,
-            session_id: 1,
+            user_id: UserId(id),
+            session_id: crate::db::ids::SessionId(1),
             role,
         })
     }

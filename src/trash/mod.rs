@@ -2,19 +2,28 @@
 //! stays where it is: trash only hides it), restore moves it back, purge removes the row first
 //! and then Photox's files, so no row ever points at a missing file.
 
+pub mod repo;
+
+use crate::db::ids::PhotoId;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use super::library::{file_key, Library};
-use super::repo::{self, PhotoQuery};
-use super::{Photo, PhotoError, Viewer};
-use crate::auth::{Accounts, Caller};
-use crate::db::now;
+use crate::auth::Caller;
+use crate::catalog::filter::{ListParams, Scope, SortKey};
+use crate::catalog::repo::{self as catalog_repo, Access};
+use crate::catalog::service::file_key;
+use crate::catalog::visibility::ensure_can_modify;
+use crate::catalog::{Catalog, Photo, PhotoError, Viewer};
+use crate::db::{now, Db};
 use crate::error::AppError;
-use crate::jobs::{JobKind, Priority, RetryPolicy};
-use crate::visibility::ensure_can_modify;
+use crate::jobs::{handler_fn, JobError, JobKind, Jobs, Priority, RetryPolicy};
+use crate::storage::Storage;
 
-/// The scheduled purge of trash past `storage.trash_retention_days` (registered with the photo
-/// steps in `processing`).
+/// Trash past its retention is purged this often.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The scheduled purge of trash past `storage.trash_retention_days`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PurgeExpiredTrash {}
 
@@ -25,14 +34,44 @@ impl JobKind for PurgeExpiredTrash {
     const RETRY: RetryPolicy = RetryPolicy::attempts(3);
 }
 
-impl Library {
-    pub fn trash_retention_secs(&self) -> i64 {
-        self.limits.trash_retention_secs
+/// Trash, restore and purge.
+#[derive(Clone)]
+pub struct Trash {
+    db: Db,
+    storage: Storage,
+    catalog: Catalog,
+}
+
+impl Trash {
+    pub fn new(db: Db, storage: Storage, catalog: Catalog) -> Self {
+        Self {
+            db,
+            storage,
+            catalog,
+        }
+    }
+
+    /// Registers the hourly purge of trash past its retention (at start too when one fell due
+    /// while the daemon was down).
+    pub fn register_jobs(&self, jobs: &Jobs) {
+        let trash = self.clone();
+        jobs.register(handler_fn(move |_: PurgeExpiredTrash, _| {
+            let trash = trash.clone();
+            async move {
+                match trash.purge_expired_trash().await {
+                    Ok(n) if n > 0 => log::info!("purged {n} photos from the trash"),
+                    Ok(_) => {}
+                    Err(e) => return Err(JobError::Retry(e.to_string())),
+                }
+                Ok(())
+            }
+        }));
+        jobs.schedule(PURGE_EVERY, PurgeExpiredTrash {});
     }
 
     /// Moves a photo to the trash; it leaves every listing but keeps its album memberships.
-    pub async fn trash_photo(&self, viewer: Viewer, id: i64) -> Result<(), AppError> {
-        let photo = self.get_photo(viewer, id).await?;
+    pub async fn trash_photo(&self, viewer: Viewer, id: PhotoId) -> Result<(), AppError> {
+        let photo = self.catalog.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_some() {
             return Err(PhotoError::InTrash.into());
@@ -49,8 +88,8 @@ impl Library {
     }
 
     /// Brings a photo back from the trash, its file back to `originals/`.
-    pub async fn restore_photo(&self, viewer: Viewer, id: i64) -> Result<Photo, AppError> {
-        let photo = self.get_photo(viewer, id).await?;
+    pub async fn restore_photo(&self, viewer: Viewer, id: PhotoId) -> Result<Photo, AppError> {
+        let photo = self.catalog.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_none() {
             return Err(PhotoError::NotInTrash.into());
@@ -61,12 +100,12 @@ impl Library {
         self.db
             .run(move |conn| Ok(repo::set_trashed(conn, id, None, &file, now())?))
             .await?;
-        self.get_photo(viewer, id).await
+        self.catalog.get_photo(viewer, id).await
     }
 
     /// Deletes a trashed photo for good: row first, then original and renditions.
-    pub async fn purge_photo(&self, viewer: Viewer, id: i64) -> Result<(), AppError> {
-        let photo = self.get_photo(viewer, id).await?;
+    pub async fn purge_photo(&self, viewer: Viewer, id: PhotoId) -> Result<(), AppError> {
+        let photo = self.catalog.get_photo(viewer, id).await?;
         ensure_can_modify(viewer, &photo)?;
         if photo.deleted_at.is_none() {
             return Err(PhotoError::NotInTrash.into());
@@ -97,20 +136,11 @@ impl Library {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Photo>, i64), AppError> {
-        let me = caller.user_id;
-        let viewer = Viewer::User(*caller);
-        let query = PhotoQuery {
-            conditions: vec![
-                format!("p.owner_id = {me}"),
-                "p.deleted_at IS NOT NULL".into(),
-            ],
-            params: Vec::new(),
-            order_by: "p.deleted_at DESC, p.id DESC".into(),
-            limit,
-            offset,
-        };
-        self.db
-            .run(move |conn| Ok(repo::list_photos(conn, viewer, &query)?))
+        let mut params = ListParams::page(Scope::Mine, limit, offset);
+        params.trash = true;
+        params.sort = (SortKey::DeletedAt, true);
+        self.catalog
+            .list_photos(Viewer::User(*caller), params)
             .await
     }
 
@@ -126,7 +156,7 @@ impl Library {
 
     /// Purges trash older than `storage.trash_retention_days`; returns how many.
     pub async fn purge_expired_trash(&self) -> Result<usize, AppError> {
-        let before = now() - self.limits.trash_retention_secs;
+        let before = now() - self.catalog.trash_retention_secs();
         let ids = self
             .db
             .run(move |conn| Ok(repo::trashed_ids(conn, None, before)?))
@@ -136,35 +166,12 @@ impl Library {
 
     /// Deletes a user account (admin only): refused while they own photos unless `purge`, which
     /// deletes their photos and files first.
-    pub async fn delete_account(
-        &self,
-        accounts: &Accounts,
-        caller: &Caller,
-        user_id: i64,
-        purge: bool,
-    ) -> Result<(), AppError> {
-        accounts.ensure_deletable(caller, user_id, purge).await?;
-        if purge {
-            self.purge_owner(user_id).await?;
-        }
-        accounts.delete_user(caller, user_id, purge).await
-    }
-
-    /// Deletes every photo of `owner_id` with its files.
-    pub async fn purge_owner(&self, owner_id: i64) -> Result<usize, AppError> {
-        let ids = self
-            .db
-            .run(move |conn| Ok(repo::photo_ids_of_owner(conn, owner_id)?))
-            .await?;
-        self.purge_ids(ids).await
-    }
-
-    async fn purge_ids(&self, ids: Vec<i64>) -> Result<usize, AppError> {
+    async fn purge_ids(&self, ids: Vec<PhotoId>) -> Result<usize, AppError> {
         let mut purged = 0;
         for id in ids {
             let found = self
                 .db
-                .run(move |conn| Ok(repo::find_photo(conn, id, Viewer::Anonymous, "1")?))
+                .run(move |conn| Ok(catalog_repo::find_photo(conn, id, Access::Any)?))
                 .await?;
             if let Some(photo) = found {
                 self.remove_for_good(photo).await?;

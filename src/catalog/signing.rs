@@ -3,6 +3,7 @@
 //! id and its storage key (a random uuid no other photo ever has), so a URL dies with its photo
 //! even if another photo were to get the same id.
 
+use crate::db::ids::PhotoId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -14,7 +15,7 @@ const SIG_BYTES: usize = 16;
 /// What a file URL is bound to: the photo's id and its storage key.
 #[derive(Debug, Clone, Copy)]
 pub struct PhotoKey<'a> {
-    pub id: i64,
+    pub id: PhotoId,
     pub key: &'a str,
 }
 
@@ -73,10 +74,22 @@ mod tests {
         let s = UrlSigner::new([7; 32]);
         let exp = UrlSigner::expiry(10_000);
         assert!(exp - 10_000 >= 3600);
-        let p = PhotoKey { id: 5, key: "u1" };
+        let p = PhotoKey {
+            id: PhotoId(5),
+            key: "u1",
+        };
         let sig = s.sign(p, "thumbnail", exp);
         assert!(s.verify(p, "thumbnail", exp, &sig, 10_000));
-        assert!(!s.verify(PhotoKey { id: 6, ..p }, "thumbnail", exp, &sig, 10_000));
+        assert!(!s.verify(
+            PhotoKey {
+                id: PhotoId(6),
+                ..p
+            },
+            "thumbnail",
+            exp,
+            &sig,
+            10_000
+        ));
         assert!(
             !s.verify(PhotoKey { key: "u2", ..p }, "thumbnail", exp, &sig, 10_000),
             "another photo that got the same id"
@@ -95,7 +108,14 @@ mod tests {
         fresh.update(b"photo-file:5:u1:thumbnail:7200");
         let tag = fresh.finalize().into_bytes();
         assert_eq!(
-            s.sign(PhotoKey { id: 5, key: "u1" }, "thumbnail", 7200),
+            s.sign(
+                PhotoKey {
+                    id: PhotoId(5),
+                    key: "u1"
+                },
+                "thumbnail",
+                7200
+            ),
             URL_SAFE_NO_PAD.encode(&tag[..SIG_BYTES])
         );
     }

@@ -1,15 +1,17 @@
-//! The photo library: uploads, originals on disk, listing, trash and processing steps.
+//! Photos as the household sees them: what a photo is, who sees it, listing and detail, edits,
+//! likes, the files to serve, the timeline. How photos arrive is `ingest`; trash is `trash`;
+//! background steps are `processing`.
 
-pub mod album_members;
-pub mod batch;
-pub mod library;
-pub mod processing;
+pub mod filter;
 pub mod repo;
+pub mod service;
 pub mod signing;
 pub mod timeline;
-pub mod trash;
-pub mod verify;
+pub mod visibility;
 
+pub use service::Catalog;
+
+use crate::db::ids::{AlbumId, ImportRootId, PhotoId, UserId};
 use crate::media::exif::ExifData;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -152,14 +154,14 @@ pub struct Tag {
 /// An album a photo is in: `{id, title}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlbumRef {
-    pub id: i64,
+    pub id: AlbumId,
     pub title: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Photo {
-    pub id: i64,
-    pub owner_id: i64,
+    pub id: PhotoId,
+    pub owner_id: UserId,
     pub owner_username: String,
     pub uuid: String,
     pub ext: String,
@@ -199,7 +201,7 @@ pub enum Origin {
     Upload,
     /// From an import root; `path` is relative to it, as the file was found.
     Import {
-        import_id: i64,
+        import_id: ImportRootId,
         path: String,
     },
 }
@@ -212,7 +214,7 @@ impl Origin {
         }
     }
 
-    pub fn import_id(&self) -> Option<i64> {
+    pub fn import_id(&self) -> Option<ImportRootId> {
         match self {
             Origin::Import { import_id, .. } => Some(*import_id),
             Origin::Upload => None,
@@ -237,4 +239,4 @@ pub struct Step {
     pub counts_toward_status: bool,
 }
 
-pub use crate::visibility::Viewer;
+pub use visibility::Viewer;
