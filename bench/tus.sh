@@ -21,6 +21,9 @@ export PHOTOX_LOG__TARGET=stderr PHOTOX_LOG__LEVEL=warn
 export PHOTOX_LIMITS__REQUESTS_PER_MINUTE=1000000000 PHOTOX_LIMITS__UPLOAD_PER_MINUTE=1000000
 export PHOTOX_STORAGE__MAX_UPLOAD_MB=100 PHOTOX_STORAGE__MIN_FREE_MB=64
 export PHOTOX_UPLOADS__MAX_PENDING_PER_USER=1000
+# No tagging: each upload queues the same jobs either way, but the tagger (its model loads on
+# first use, ~1 s of one core) would compete for the 2 cores with whichever upload comes next.
+export PHOTOX_TAGGING__ENABLED=false
 
 # A 50 MB file that is a valid JPEG: a real 8x8 JPEG followed by 50 MB of data after its end
 # marker (as bench/photos.sh): stored and hashed like any photo, cheap to thumbnail.
@@ -67,6 +70,6 @@ print(f"| 50 MB, creation + 10 PATCHes of 5 MB | {m['tus_10_patches']} ms | mult
 print(f"| finishing after a cut at 50 % (HEAD + PATCH of the rest) | {m['tus_resume_after_cut']} ms | tus in 1 PATCH: {m['tus_one_patch']} ms | {r['ratio_resume_to_tus_one_patch']} (to multipart: {r['ratio_resume_to_multipart']}) | ≤ 0.6 |")
 print(f"| daemon RSS, largest peak growth during one tus upload | {r['max_rss_growth_mb']} MB | | | ≤ 16 MB |")
 print()
-print(f"Resumed from (bytes): {sorted(set(r['resumed_from_bytes']))}; files left in uploads/: {sys.argv[4]}.")
+print(f"Resumed from (bytes): {sorted(set(r['resumed_from_bytes']))}, in {r['resume_attempts']} attempts (HEAD + PATCH); files left in uploads/: {sys.argv[4]}.")
 print(f"Load average (1, 5, 15 min): {sys.argv[2]} before, {sys.argv[3]} after.")
 PY

@@ -167,7 +167,8 @@ impl AppState {
         accounts.register_jobs(&jobs);
         uploads.register_jobs(&jobs);
         let sharing = Sharing::new(db.clone(), trash.clone());
-        let account_removal = AccountRemoval::new(db.clone(), storage, accounts.clone());
+        let account_removal =
+            AccountRemoval::new(db.clone(), storage, accounts.clone(), uploads.clone());
         let search = Search::new(db.clone(), catalog.clone());
         Ok(Self {
             inner: Arc::new(StateInner {

@@ -80,6 +80,7 @@ async fn one_patch_makes_the_photo_post_photos_would_make() {
         r.header("upload-offset"),
         Some(bytes.len().to_string().as_str())
     );
+    assert!(r.header("upload-expires").unwrap().ends_with(" GMT"));
     let (id, duplicate) = photo_of(&r);
     assert!(!duplicate);
     assert_eq!(s.original(&ann.access, id).await, bytes, "byte for byte");
@@ -455,4 +456,54 @@ async fn unfinished_uploads_survive_a_restart() {
     let photo = s.get(&format!("/photos/{id}"), Some(&ann.access)).await;
     assert_eq!(photo.data()["checksum"], sha256_hex(&bytes));
     assert_eq!(s.original(&ann.access, id).await, bytes);
+}
+
+#[tokio::test]
+async fn the_openapi_document_points_to_the_tus_routes_instead_of_listing_them() {
+    let s = TestServer::start().await;
+    let r = s
+        .client
+        .get(format!("{}/api/v1/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let spec: serde_json::Value = r.json().await.unwrap();
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(
+        paths.keys().all(|p| !p.starts_with("/uploads")),
+        "tus routes are not OpenAPI operations: {:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    let description = spec["info"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("tus 1.0.0 protocol at `/api/v1/uploads`"),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_their_uploads_and_bytes() {
+    let s = TestServer::start().await;
+    let (root, ann, _, _) = s.household().await;
+    let location = s.tus_new(&ann.access, 5000, &[]).await;
+    s.tus_patch(&ann.access, &location, 0, &[1u8; 2000])
+        .await
+        .expect(204);
+    let bytes = noisy_jpeg(6, 20);
+    let (photo, _) = s.tus_upload(&ann.access, &bytes, bytes.len(), &[]).await;
+    s.wait_processed(&ann.access, photo).await;
+    assert_eq!(upload_files(&s.data_dir()).len(), 1);
+    s.delete(&format!("/users/{}?purge=true", ann.id), Some(&root.access))
+        .await
+        .expect(200);
+    // At once, not at the next expiry run.
+    assert_eq!(upload_files(&s.data_dir()), Vec::<String>::new());
+    let rows = s
+        .state
+        .db()
+        .run(|conn| Ok(conn.query_row("SELECT count(*) FROM uploads", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::tus::{noisy_jpeg, photo_of, upload_files, OFFSET_STREAM};
+use common::tus::{noisy_jpeg, photo_of, recorded_offset, upload_files, OFFSET_STREAM};
 use common::{sha256_hex, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -74,7 +74,9 @@ async fn a_dropped_connection_keeps_what_arrived_and_the_upload_resumes() {
     // Give the bytes time to arrive, then cut the connection.
     wait_until_file_holds(&s, &location, half as u64).await;
     drop(tcp);
-    wait_for_offset(&s, &ann.access, &location, half as u64).await;
+    // The first HEAD after the cut already tells all the cut request brought: it waits for
+    // that request to flush and record it, rather than report the last checkpoint (none).
+    assert_eq!(s.tus_offset(&ann.access, &location).await, half as u64);
     let r = s
         .tus_patch(&ann.access, &location, half as u64, &bytes[half..])
         .await;
@@ -99,11 +101,11 @@ async fn a_client_that_stops_sending_is_timed_out_and_its_bytes_are_kept() {
     let tcp = partial_patch(&s, &ann.access, &location, 0, bytes.len(), &bytes[..sent]).await;
     // The connection stays open; after `body_timeout` the request fails (408) and what it
     // brought is recorded.
-    wait_for_offset(&s, &ann.access, &location, sent as u64).await;
     assert!(
         status_line(tcp).await.contains(" 408"),
         "a stalled body is a 408"
     );
+    wait_for_offset(&s, &ann.access, &location, sent as u64).await;
     let r = s
         .tus_patch(&ann.access, &location, sent as u64, &bytes[sent..])
         .await;
@@ -117,21 +119,44 @@ async fn a_client_back_before_the_server_noticed_takes_its_upload_over() {
     let ann = s.register("ann").await;
     let bytes = noisy_jpeg(22, 300);
     let location = s.tus_new(&ann.access, bytes.len() as u64, &[]).await;
-    let sent = bytes.len() / 2;
+    let third = bytes.len() / 3;
     // The old request hangs (its client is gone for all it knows; body_timeout is a minute).
-    let stalled = partial_patch(&s, &ann.access, &location, 0, bytes.len(), &bytes[..sent]).await;
-    wait_until_file_holds(&s, &location, sent as u64).await;
-    // HEAD reports only what is recorded as on disk: nothing yet.
-    assert_eq!(s.tus_offset(&ann.access, &location).await, 0);
-    // The client starts again from there: the old request is stopped, records what it had,
-    // and the new one learns the real offset (409), as a tus client does.
-    let r = s.tus_patch(&ann.access, &location, 0, &bytes).await;
-    r.expect(409);
-    assert_eq!(r.header("upload-offset"), Some(sent.to_string().as_str()));
+    let stalled = partial_patch(&s, &ann.access, &location, 0, bytes.len(), &bytes[..third]).await;
+    wait_until_file_holds(&s, &location, third as u64).await;
+    // Nothing is recorded yet (no checkpoint within a second) ...
+    assert_eq!(recorded_offset(&s.data_dir(), &location), 0);
+    // ... but the client's HEAD, before it goes on, takes the upload over: the old request is
+    // stopped (409), flushes and records what it had, and HEAD reports all of it.
+    assert_eq!(s.tus_offset(&ann.access, &location).await, third as u64);
     assert!(status_line(stalled).await.contains(" 409"));
-    assert_eq!(s.tus_offset(&ann.access, &location).await, sent as u64);
+    // A client that skips HEAD and sends from where it believes the upload is: the old request
+    // is stopped the same way, and the new one learns the real offset (409), as tusd answers.
+    let stalled = partial_patch(
+        &s,
+        &ann.access,
+        &location,
+        third as u64,
+        bytes.len() - third,
+        &bytes[third..2 * third],
+    )
+    .await;
+    wait_until_file_holds(&s, &location, 2 * third as u64).await;
     let r = s
-        .tus_patch(&ann.access, &location, sent as u64, &bytes[sent..])
+        .tus_patch(&ann.access, &location, third as u64, &bytes[third..])
+        .await;
+    r.expect(409);
+    assert_eq!(
+        r.header("upload-offset"),
+        Some((2 * third).to_string().as_str())
+    );
+    assert!(status_line(stalled).await.contains(" 409"));
+    let r = s
+        .tus_patch(
+            &ann.access,
+            &location,
+            2 * third as u64,
+            &bytes[2 * third..],
+        )
         .await;
     r.expect(204);
     assert_eq!(s.original(&ann.access, photo_of(&r).0).await, bytes);
@@ -151,7 +176,7 @@ async fn a_long_request_records_checkpoints_while_it_runs() {
     tcp.flush().await.unwrap();
     let mut seen = 0;
     for _ in 0..200 {
-        seen = s.tus_offset(&ann.access, &location).await;
+        seen = recorded_offset(&s.data_dir(), &location);
         if seen > 0 {
             break;
         }

@@ -168,6 +168,8 @@ async fn create(
     };
     match uploads.append(caller, &upload.id, patch).await {
         Ok(upload) => Ok(created(&upload)),
+        // Another request (a HEAD or PATCH on the new URL) took it over: it goes on from there.
+        Err(UploadError::TakenOver { offset }) => Ok(created(&Upload { offset, ..upload })),
         Err(UploadError::App(AppError::Io(e)))
             if crate::server::request_body_error(&e).is_some() =>
         {

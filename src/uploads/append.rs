@@ -4,9 +4,7 @@ use sha2::{Digest, Sha256};
 
 use super::repo::{self, UploadRow};
 use super::write::{self, Append, Appended, Checkpoint, Ended};
-use super::{
-    check_id, file_len, run_blocking, Kind, Patch, Upload, UploadError, Uploads, TAKEOVER_WAIT,
-};
+use super::{file_len, run_blocking, Kind, Patch, Upload, UploadError, Uploads, TAKEOVER_WAIT};
 use crate::auth::Caller;
 use crate::crash_points;
 use crate::db::now;
@@ -22,7 +20,8 @@ impl Uploads {
         id: &str,
         patch: Patch<'_>,
     ) -> Result<Upload, UploadError> {
-        check_id(id)?;
+        // Whose it is first: another user's request never stops a request on the upload.
+        self.find(owner, id).await?;
         let _lock = self
             .inner
             .locks
@@ -73,6 +72,7 @@ impl Uploads {
         let checksum = patch.chunk.checksum;
         // Kept to go on from, should the chunk not match its checksum.
         let before = checksum.as_ref().and(sha256.clone());
+        let started = std::time::Instant::now();
         let appended = write::append(
             &path,
             Append {
@@ -92,6 +92,11 @@ impl Uploads {
             sha256,
             chunk,
         } = appended;
+        log::debug!(
+            "upload {id}: {} bytes received and flushed in {:.1?}",
+            reached - offset,
+            started.elapsed()
+        );
         let verified = match (&checksum, chunk) {
             (None, _) => true,
             (Some(expected), Some(digest)) => digest == expected.expected,
@@ -142,6 +147,7 @@ impl Uploads {
     ) -> Result<Upload, UploadError> {
         let path = self.path_of(&row.id);
         let length = row.length.unwrap_or(row.durable_offset);
+        let started = std::time::Instant::now();
         let made = async {
             let meta = self.ingest_meta(owner, &row.metadata).await?;
             let checksum = match sha256 {
@@ -169,6 +175,12 @@ impl Uploads {
                 return Err(e);
             }
         };
+        log::debug!(
+            "upload {}: made photo {} in {:.1?}",
+            row.id,
+            made.photo_id,
+            started.elapsed()
+        );
         let expires_at = now() + self.expire_secs();
         let photo = (made.photo_id, made.duplicate);
         let id = row.id.clone();

@@ -36,6 +36,12 @@ impl Uploads {
                 });
             }
         }
+        // Whose they are first: another user's request never stops a request on a part.
+        for id in &parts {
+            self.find(owner, id)
+                .await
+                .map_err(|_| UploadError::PartNotFound)?;
+        }
         let mut locks = Vec::with_capacity(parts.len());
         for id in &parts {
             let lock = self.inner.locks.acquire(id, TAKEOVER_WAIT).await;

@@ -1,6 +1,6 @@
 //! Expiry as a scheduled job: uploads past `uploads.expire_after` (unfinished ones and the
 //! records of finished ones) are removed with their bytes, and so is any file in `uploads/`
-//! without an unfinished upload (left by a crash between steps, or by a deleted user). An
+//! without an unfinished upload (left by a crash between steps, or by a crash while an account was deleted). An
 //! expired upload answers 404 from the moment it expires, whether or not the job ran yet.
 //! `uploads/` is never cleared at start: unfinished uploads survive restarts.
 

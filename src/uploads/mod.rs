@@ -18,7 +18,7 @@ mod concat;
 mod expiry;
 mod locks;
 pub mod metadata;
-mod repo;
+pub mod repo;
 mod write;
 
 use std::io;
@@ -286,31 +286,28 @@ impl Uploads {
         Ok(self.upload_of(&row, 0))
     }
 
-    /// `owner`'s upload `id`, with the bytes it has on disk. An upload being finished by
-    /// another request is waited for (briefly), so its photo can be told.
+    /// `owner`'s upload `id`, with the bytes it has on disk. A client asks before it goes on
+    /// (tus-js-client and tuspy send `HEAD` only to resume), so a request still on the upload —
+    /// one whose connection broke off unnoticed, or one being finished — is taken over as a
+    /// `PATCH` would take it over (tusd does the same): it stops, flushes and records what it
+    /// received, and that is what is reported, rather than its last checkpoint.
     pub async fn head(&self, owner: Caller, id: &str) -> Result<Upload, UploadError> {
-        let mut waited = false;
-        loop {
-            let row = self.find(owner, id).await?;
-            if row.photo.is_some() || row.kind == Kind::Final {
-                return Ok(self.upload_of(&row, row.length.unwrap_or(row.durable_offset)));
-            }
-            let on_disk = file_len(&self.path_of(id)).await;
-            if on_disk.is_none() && !waited && self.inner.locks.is_held(id) {
-                // The file is away only while a request hands it to ingest (or after a crash).
-                self.inner.locks.wait_released(id, TAKEOVER_WAIT).await;
-                waited = true;
-                continue;
-            }
-            let offset = row.durable_offset.min(on_disk.unwrap_or(0));
-            return Ok(self.upload_of(&row, offset));
+        // Whose it is first: another user's request never disturbs an upload.
+        self.find(owner, id).await?;
+        // Without the lock (its holder did not let go in time), what is recorded is still true.
+        let _lock = self.inner.locks.acquire(id, TAKEOVER_WAIT).await;
+        let row = self.find(owner, id).await?;
+        if row.photo.is_some() || row.kind == Kind::Final {
+            return Ok(self.upload_of(&row, row.length.unwrap_or(row.durable_offset)));
         }
+        let on_disk = file_len(&self.path_of(id)).await.unwrap_or(0);
+        Ok(self.upload_of(&row, row.durable_offset.min(on_disk)))
     }
 
     /// Ends `owner`'s upload `id` and removes its bytes (a finished one only forgets its
     /// photo id; the photo stays). A request writing to it is stopped first.
     pub async fn terminate(&self, owner: Caller, id: &str) -> Result<(), UploadError> {
-        check_id(id)?;
+        self.find(owner, id).await?;
         let _lock = self
             .inner
             .locks
@@ -347,6 +344,15 @@ impl Uploads {
             log::error!("an upload's row could not be deleted: {e}");
         }
         self.remove_file(id).await;
+    }
+
+    /// Removes the bytes of uploads whose rows are gone with their owner's account (after the
+    /// commit that deleted them). A request still writing to one fails at its next step.
+    pub async fn remove_files_of_deleted(&self, ids: Vec<String>) {
+        for id in ids.into_iter().filter(|id| is_upload_id(id)) {
+            self.inner.hashes_remove(&id);
+            self.remove_file(&id).await;
+        }
     }
 
     async fn remove_file(&self, id: &str) {

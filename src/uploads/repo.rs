@@ -83,6 +83,13 @@ pub fn find(
     .optional()
 }
 
+/// Every upload of `owner`, whatever its state (for deleting the account).
+pub fn ids_of_owner(conn: &Connection, owner: UserId) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT id FROM uploads WHERE owner_id = ?1")?;
+    let ids = stmt.query_map([owner], |r| r.get(0))?;
+    ids.collect()
+}
+
 /// Unfinished uploads (single and partial) `owner` holds at `now`.
 pub fn count_pending(conn: &Connection, owner: UserId, now: i64) -> rusqlite::Result<i64> {
     conn.query_row(

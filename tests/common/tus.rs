@@ -139,6 +139,23 @@ pub fn photo_of(r: &Resp) -> (i64, bool) {
     (id, r.header("photo-duplicate") == Some("true"))
 }
 
+/// The offset recorded for the upload at `location`, read from the database beside the server
+/// (a `HEAD` would take a running request over; this watches it without disturbing it).
+pub fn recorded_offset(data_dir: &std::path::Path, location: &str) -> u64 {
+    let conn = rusqlite::Connection::open_with_flags(
+        data_dir.join("photox.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let id = location.rsplit('/').next().unwrap();
+    conn.query_row(
+        "SELECT durable_offset FROM uploads WHERE id = ?1",
+        [id],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap() as u64
+}
+
 /// Files under `<data_dir>/uploads`.
 pub fn upload_files(data_dir: &std::path::Path) -> Vec<String> {
     super::files_under(&data_dir.join("uploads"))
