@@ -1,6 +1,7 @@
 //! Deleting a user: one transaction over every table the user appears in (the checks, the family
-//! handed on, the user's photos, albums and sessions), then the files. A crash before the commit
-//! changes nothing; a crash after it leaves only files without rows, never a row without its file.
+//! handed on, the user's photos, albums, sessions and tus uploads), then the files. A crash
+//! before the commit changes nothing; a crash after it leaves only files without rows, never a
+//! row without its file.
 
 use crate::auth::users::deletable;
 use crate::auth::{repo as auth_repo, Accounts, Caller, UserError};
@@ -12,6 +13,7 @@ use crate::db::{now, write_tx, Db};
 use crate::error::AppError;
 use crate::sharing::family::leave_family;
 use crate::storage::Storage;
+use crate::uploads::{repo as uploads_repo, Uploads};
 
 /// The one service that deletes accounts (`DELETE /users/{id}`).
 #[derive(Clone)]
@@ -19,14 +21,16 @@ pub struct AccountRemoval {
     db: Db,
     storage: Storage,
     accounts: Accounts,
+    uploads: Uploads,
 }
 
 impl AccountRemoval {
-    pub fn new(db: Db, storage: Storage, accounts: Accounts) -> Self {
+    pub fn new(db: Db, storage: Storage, accounts: Accounts, uploads: Uploads) -> Self {
         Self {
             db,
             storage,
             accounts,
+            uploads,
         }
     }
 
@@ -43,21 +47,24 @@ impl AccountRemoval {
         if user_id == caller.user_id {
             return Err(UserError::DeleteSelf.into());
         }
-        let photos = self
+        let (photos, uploads) = self
             .db
             .run(move |conn| {
                 let tx = write_tx(conn)?;
                 deletable(&tx, user_id, purge)?;
                 leave_family(&tx, user_id, now())?;
                 let photos = catalog_repo::photos_of_owner(&tx, user_id)?;
-                // Photos, albums, sessions, likes and memberships go with the user (foreign keys).
+                let uploads = uploads_repo::ids_of_owner(&tx, user_id)?;
+                // Photos, albums, sessions, likes, memberships and uploads go with the user
+                // (foreign keys).
                 auth_repo::delete_user(&tx, user_id)?;
                 crash_points::reached("delete_user.before_commit");
                 tx.commit()?;
-                Ok(photos)
+                Ok((photos, uploads))
             })
             .await?;
         self.accounts.forget_user(user_id);
+        self.uploads.remove_files_of_deleted(uploads).await;
         let avatar = self.accounts.avatar_path(user_id);
         let storage = self.storage.clone();
         let removed = tokio::task::spawn_blocking(move || {

@@ -34,9 +34,17 @@ use crate::storage::work::{self, WorkDir};
 use crate::storage::Storage;
 use crate::tagging::Tagger;
 use crate::trash::Trash;
+use crate::uploads::{self, Uploads};
 
 /// Directories under the data dir (API.md §12).
-pub const SUBDIRS: &[&str] = &["originals", "trash", "thumbnails", "tmp", "avatars"];
+pub const SUBDIRS: &[&str] = &[
+    "originals",
+    "trash",
+    "thumbnails",
+    "tmp",
+    "avatars",
+    "uploads",
+];
 const HEALTH_PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long SIGTERM waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -62,6 +70,7 @@ struct StateInner {
     members: Members,
     batch: Batch,
     ingest: Ingest,
+    uploads: Uploads,
     sharing: Sharing,
     account_removal: AccountRemoval,
     watched: WatchedFolders,
@@ -150,11 +159,24 @@ impl AppState {
             config.auth.refresh_ttl.0,
             data_dir.join("avatars"),
         );
+        let uploads = Uploads::new(
+            db.clone(),
+            ingest.clone(),
+            data_dir.clone(),
+            uploads::Settings {
+                max_bytes: config.storage.max_upload_mb * 1024 * 1024,
+                min_free_bytes: config.storage.min_free_mb * 1024 * 1024,
+                expire_after: config.uploads.expire_after.0,
+                max_pending: config.uploads.max_pending_per_user,
+            },
+        );
         processing.register_jobs(&jobs);
         trash.register_jobs(&jobs);
         accounts.register_jobs(&jobs);
+        uploads.register_jobs(&jobs);
         let sharing = Sharing::new(db.clone(), trash.clone());
-        let account_removal = AccountRemoval::new(db.clone(), storage, accounts.clone());
+        let account_removal =
+            AccountRemoval::new(db.clone(), storage, accounts.clone(), uploads.clone());
         let importer = Importer::new(db.clone(), ingest.clone(), data_dir.clone());
         let watched = WatchedFolders::new(db.clone(), jobs.clone(), importer);
         watched.register_jobs(&jobs);
@@ -173,6 +195,7 @@ impl AppState {
                 members,
                 batch,
                 ingest,
+                uploads,
                 sharing,
                 account_removal,
                 watched,
@@ -222,6 +245,11 @@ impl AppState {
 
     pub fn ingest(&self) -> &Ingest {
         &self.inner.ingest
+    }
+
+    /// Resumable (tus) uploads.
+    pub fn uploads(&self) -> &Uploads {
+        &self.inner.uploads
     }
 
     /// The job service: tests and features register kinds and schedules on it before

@@ -23,6 +23,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub tagging: TaggingConfig,
     pub jobs: JobsConfig,
+    pub uploads: UploadsConfig,
     pub import: Vec<ImportConfig>,
     pub mirror: MirrorConfig,
     pub log: LogConfig,
@@ -168,6 +169,25 @@ pub fn lexical_absolute(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Resumable (tus) uploads, API.md §5.1.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    /// An unfinished upload is removed this long after its creation or its last write.
+    pub expire_after: HumanDuration,
+    /// Unfinished uploads one user may hold at once.
+    pub max_pending_per_user: u32,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        Self {
+            expire_after: HumanDuration(Duration::from_secs(24 * 3600)),
+            max_pending_per_user: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -404,6 +424,12 @@ impl Config {
         }
         if self.tagging.idle_unload.0 < Duration::from_secs(1) {
             return invalid("tagging.idle_unload", "must be at least one second");
+        }
+        if self.uploads.expire_after.0 < Duration::from_secs(1) {
+            return invalid("uploads.expire_after", "must be at least one second");
+        }
+        if self.uploads.max_pending_per_user == 0 {
+            return invalid("uploads.max_pending_per_user", "must be at least 1");
         }
         if self.mirror.enabled && self.mirror.service.trim().is_empty() {
             return invalid("mirror.service", "required when mirror.enabled = true");
@@ -677,6 +703,23 @@ mod tests {
         let file = write_file("[server]\nheader_timeout = \"500ms\"\n");
         let err = load(Some(file.path())).unwrap_err();
         assert!(err.to_string().contains("server.header_timeout"), "{err}");
+    }
+
+    #[test]
+    fn uploads_default_to_a_day_and_twenty_and_are_checked() {
+        let uploads = Config::default().uploads;
+        assert_eq!(uploads.expire_after.0, Duration::from_secs(86400));
+        assert_eq!(uploads.max_pending_per_user, 20);
+        let file = write_file("[uploads]\nexpire_after = \"2h\"\nmax_pending_per_user = 3\n");
+        let config = load(Some(file.path())).unwrap();
+        assert_eq!(config.uploads.expire_after.0, Duration::from_secs(7200));
+        assert_eq!(config.uploads.max_pending_per_user, 3);
+        let file = write_file("[uploads]\nmax_pending_per_user = 0\n");
+        let err = load(Some(file.path())).unwrap_err();
+        assert!(
+            err.to_string().contains("uploads.max_pending_per_user"),
+            "{err}"
+        );
     }
 
     #[test]

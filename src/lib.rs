@@ -27,3 +27,4 @@ pub mod storage;
 pub mod tagging;
 pub mod tls;
 pub mod trash;
+pub mod uploads;

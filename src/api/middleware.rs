@@ -43,9 +43,9 @@ fn limit_class(method: &Method, path: &str) -> LimitClass {
     }
     match (method, path) {
         (&Method::POST, "/api/v1/auth/login" | "/api/v1/auth/register") => LimitClass::Login,
-        (&Method::PUT, "/api/v1/users/me/avatar") | (&Method::POST, "/api/v1/photos") => {
-            LimitClass::Upload
-        }
+        (&Method::PUT, "/api/v1/users/me/avatar")
+        | (&Method::POST, "/api/v1/photos")
+        | (&Method::POST, "/api/v1/uploads") => LimitClass::Upload,
         _ => LimitClass::General,
     }
 }

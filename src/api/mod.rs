@@ -29,6 +29,8 @@ pub mod stats;
 pub mod system;
 pub mod text;
 pub mod timeline;
+pub mod tus;
+pub mod uploads;
 pub mod users;
 
 use poem::endpoint::BoxEndpoint;
@@ -118,7 +120,13 @@ not have answers 405 `METHOD_NOT_ALLOWED`.
 `sort`) are accepted but not listed; output always uses the canonical names.
 * Lists take `page` (from 1) and `per_page` (1–200, default 20) and answer \
 `{items, pagination}`.
-* Text limits count characters (Unicode scalar values), not bytes.";
+* Text limits count characters (Unicode scalar values), not bytes.
+* Resumable uploads speak the tus 1.0.0 protocol at `/api/v1/uploads` (API.md §5.1; extensions \
+creation, creation-with-upload, creation-defer-length, termination, expiration, checksum, \
+concatenation). Being tus's own binary protocol, those routes are served beside this document, \
+not in it: any tus client (tus-js-client, Uppy, tuspy) uploads with the bearer token, and the \
+request that delivers the last byte answers `Photo-Id` (and `Photo-Duplicate: true`); \
+`GET /photos/{id}` then shows the photo as if it had been sent to `POST /photos`.";
 
 /// The whole HTTP application for `state`.
 pub fn build(state: AppState) -> BoxEndpoint<'static> {
@@ -132,6 +140,7 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
         .allow_origins(origins.iter().map(String::as_str))
         .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
         .allow_headers(["authorization", "content-type", "if-none-match", "range"])
+        .allow_headers(tus::REQUEST_HEADERS.iter().copied())
         .expose_headers([
             "x-ratelimit-limit",
             "x-ratelimit-remaining",
@@ -140,11 +149,15 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
             "etag",
             "content-disposition",
         ])
+        .expose_headers(tus::ANSWER_HEADERS.iter().copied())
         .max_age(600);
     Route::new()
         .at("/", get(system::root))
         .at("/health", get(system::health))
         .at("/api/v1/openapi.json", get(spec))
+        // tus speaks its own protocol beside the OpenAPI document (see `uploads`).
+        .at(tus::UPLOADS_PATH, uploads::collection)
+        .at(format!("{}/:id", tus::UPLOADS_PATH), uploads::resource)
         .nest("/api/docs", docs)
         .nest("/api/v1", service)
         .catch_all_error(|e| async move { error::envelope_for_poem_error(e) })
@@ -169,6 +182,12 @@ fn allow_table(service: &OpenApiService<Apis, ()>) -> allow::AllowTable {
     for path in ["/", "/health", "/api/v1/openapi.json", "/api/docs"] {
         table.add(path, vec!["GET".into()]);
     }
+    let methods = |m: &[&str]| m.iter().map(|m| m.to_string()).collect();
+    table.add(tus::UPLOADS_PATH, methods(&["POST", "OPTIONS"]));
+    table.add(
+        &format!("{}/{{id}}", tus::UPLOADS_PATH),
+        methods(&["HEAD", "PATCH", "DELETE", "OPTIONS"]),
+    );
     table
 }
 

@@ -9,6 +9,7 @@
 //! neither a row without its file nor a file without its row. A moved file leaves its folder only
 //! after its copy is committed and verified against its checksum. A referenced file is only read.
 
+mod adopt;
 pub mod receive;
 pub mod recovery;
 mod row;
@@ -51,6 +52,11 @@ pub enum Source<'a> {
     Stream(BoxStream<'a, io::Result<Bytes>>),
     /// A file on disk, and what to do with it.
     File { path: PathBuf, mode: FileMode },
+    /// A file Photox wrote itself on the data dir's file system and has flushed to disk (a
+    /// finished tus upload), with the SHA-256 hex it computed while writing it: renamed into
+    /// `originals/` instead of copied (see `adopt`). Once the photo is stored the file is gone
+    /// from `path`; when it is refused or is a duplicate, it stays there, still the caller's.
+    Owned { path: PathBuf, checksum: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +160,15 @@ impl Ingest {
         Ok(())
     }
 
+    /// Whether `owner` may add new photos to `album` (as `ingest` checks first): for a caller
+    /// that learns the album long before the bytes (a tus upload, at its creation).
+    pub async fn check_album(&self, owner: Caller, album: AlbumId) -> Result<(), AppError> {
+        let viewer = Viewer::User(owner);
+        self.db
+            .run(move |conn| check_album_accepts(conn, viewer, album))
+            .await
+    }
+
     /// Makes `source` a photo of `meta.owner`, or finds the photo it already is.
     pub async fn ingest(&self, source: Source<'_>, meta: Meta) -> Result<Ingested, AppError> {
         if let Some(album) = meta.album_id {
@@ -165,6 +180,7 @@ impl Ingest {
         self.ensure_free_space()?;
         match source {
             Source::Stream(body) => self.copy_in(body, None, meta).await,
+            Source::Owned { path, checksum } => self.adopt(path, checksum, meta).await,
             Source::File { path, mode } => {
                 let file = tokio::fs::File::open(&path).await?;
                 match mode {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod tus;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
