@@ -11,6 +11,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod import;
+pub use import::{lexical_absolute, ImportConfig, ImportMode, WatchMode};
+
 /// Prefix of environment overrides: `PHOTOX_<SECTION>__<KEY>`.
 pub const ENV_PREFIX: &str = "PHOTOX_";
 
@@ -150,27 +153,6 @@ pub struct JobsConfig {
     pub workers: usize,
 }
 
-/// `path` made absolute and with `.` and `..` resolved without touching the disk (the folder
-/// may not exist yet).
-pub fn lexical_absolute(path: &Path) -> PathBuf {
-    let base = if path.is_absolute() {
-        PathBuf::new()
-    } else {
-        std::env::current_dir().unwrap_or_default()
-    };
-    let mut out = base;
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 /// Resumable (tus) uploads, API.md §5.1.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -188,61 +170,6 @@ impl Default for UploadsConfig {
             max_pending_per_user: 20,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImportMode {
-    #[default]
-    Copy,
-    Move,
-    InPlace,
-}
-
-/// How a watched folder learns of new files (API.md §14).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum WatchMode {
-    /// File-system events on local disks, polling on network and FUSE mounts.
-    #[default]
-    Auto,
-    Events,
-    Poll,
-}
-
-/// One `[[import]]` table: a folder Photox ingests on its own.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ImportConfig {
-    pub path: PathBuf,
-    /// Username of the photos' owner.
-    pub owner: String,
-    #[serde(default)]
-    pub album: Option<String>,
-    /// Each subfolder becomes a nested album under `album`.
-    #[serde(default)]
-    pub album_from_folders: bool,
-    #[serde(default)]
-    pub mode: ImportMode,
-    #[serde(default)]
-    pub watch: WatchMode,
-    /// Full rescan this often.
-    #[serde(default = "default_import_interval")]
-    pub interval: HumanDuration,
-    /// A file is taken once its size and modification time stood still this long.
-    #[serde(default = "default_import_settle")]
-    pub settle: HumanDuration,
-    /// Glob patterns left out besides the defaults.
-    #[serde(default)]
-    pub exclude: Vec<String>,
-}
-
-fn default_import_interval() -> HumanDuration {
-    HumanDuration(Duration::from_secs(3600))
-}
-
-fn default_import_settle() -> HumanDuration {
-    HumanDuration(Duration::from_secs(10))
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -444,52 +371,6 @@ impl Config {
         Ok(())
     }
 
-    /// `[[import]]` tables: each names a user, an absolute folder outside the data dir that no
-    /// other table's folder contains, valid patterns and durations. Whether the folder exists
-    /// is not checked here: the daemon starts without it and its status says why.
-    fn validate_imports(&self) -> Result<(), ConfigError> {
-        let data_dir = lexical_absolute(&self.storage.data_dir);
-        for (i, import) in self.import.iter().enumerate() {
-            let invalid = |key: &str, message: String| {
-                Err(ConfigError::Invalid {
-                    key: format!("import[{i}].{key}"),
-                    message,
-                })
-            };
-            if import.owner.trim().is_empty() {
-                return invalid("owner", "must name a user".into());
-            }
-            if !import.path.is_absolute() {
-                return invalid("path", "must be an absolute path".into());
-            }
-            let path = lexical_absolute(&import.path);
-            if path.starts_with(&data_dir) || data_dir.starts_with(&path) {
-                return invalid(
-                    "path",
-                    "must not contain or lie inside storage.data_dir".into(),
-                );
-            }
-            for (j, other) in self.import.iter().enumerate().take(i) {
-                let other = lexical_absolute(&other.path);
-                if path.starts_with(&other) || other.starts_with(&path) {
-                    return invalid("path", format!("overlaps the folder of import[{j}]"));
-                }
-            }
-            if import.interval.0 < Duration::from_secs(1) {
-                return invalid("interval", "must be at least one second".into());
-            }
-            for pattern in &import.exclude {
-                if let Err(e) = globset::Glob::new(pattern) {
-                    return invalid(
-                        "exclude",
-                        format!("`{pattern}` is not a valid glob: {}", e.kind()),
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
     pub fn listen_addr(&self) -> SocketAddr {
         self.server
             .listen
@@ -594,138 +475,4 @@ fn describe_figment_error(error: figment::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn write_file(text: &str) -> tempfile::NamedTempFile {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(text.as_bytes()).unwrap();
-        file
-    }
-
-    /// Loads with an environment prefix that nothing sets, so the real environment is ignored.
-    fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let env = Env::prefixed("PHOTOX_UNIT_TEST_UNSET_");
-        Config::load_with_env(file, &Overrides::default(), env)
-    }
-
-    #[test]
-    fn defaults_match_the_contract() {
-        let c = Config::default();
-        assert_eq!(c.server.listen, "0.0.0.0:3333");
-        assert_eq!(c.storage.data_dir, PathBuf::from("./photox-data"));
-        assert_eq!(c.storage.max_upload_mb, 50);
-        assert_eq!(c.storage.min_free_mb, 512);
-        assert_eq!(c.storage.trash_retention_days, 30);
-        assert_eq!(c.auth.access_ttl.0, Duration::from_secs(900));
-        assert_eq!(c.auth.refresh_ttl.0, Duration::from_secs(30 * 86400));
-        assert_eq!(c.limits.login_per_minute, 5);
-        c.validate().unwrap();
-    }
-
-    #[test]
-    fn unknown_key_is_named() {
-        let file = write_file("[server]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n");
-        let err = load(Some(file.path())).unwrap_err();
-        assert!(err.to_string().contains("listne"), "{err}");
-    }
-
-    #[test]
-    fn bad_value_is_named() {
-        let file = write_file("[auth]\naccess_ttl = \"soon\"\n");
-        let err = load(Some(file.path())).unwrap_err();
-        assert!(err.to_string().contains("auth.access_ttl"), "{err}");
-    }
-
-    #[test]
-    fn tagging_idle_unload_is_a_duration_of_at_least_a_second() {
-        assert_eq!(
-            Config::default().tagging.idle_unload.0,
-            Duration::from_secs(300)
-        );
-        let file = write_file("[tagging]\nidle_unload = \"90s\"\n");
-        let config = load(Some(file.path())).unwrap();
-        assert_eq!(config.tagging.idle_unload.0, Duration::from_secs(90));
-        let file = write_file("[tagging]\nidle_unload = \"0s\"\n");
-        let err = load(Some(file.path())).unwrap_err();
-        assert!(err.to_string().contains("tagging.idle_unload"), "{err}");
-    }
-
-    #[test]
-    fn missing_file_is_an_error() {
-        let err = load(Some(Path::new("/nonexistent/photox.toml")));
-        assert!(matches!(err, Err(ConfigError::Missing(_))));
-    }
-
-    #[test]
-    fn masked_hides_secret_options() {
-        let mut c = Config::default();
-        c.mirror
-            .options
-            .insert("secret_access_key".into(), "hunter2".into());
-        c.mirror.options.insert("bucket".into(), "photos".into());
-        let masked = c.masked().to_string();
-        assert!(!masked.contains("hunter2"));
-        assert!(masked.contains("photos"));
-    }
-
-    #[test]
-    fn only_section_and_key_variables_are_configuration() {
-        let sections = config_sections();
-        assert!(sections.iter().any(|s| s == "server"));
-        assert!(is_config_var("SERVER__LISTEN", &sections));
-        assert!(is_config_var("log__level", &sections));
-        // A known section with an unknown key is passed on, to be refused by name.
-        assert!(is_config_var("SERVER__LISTNE", &sections));
-        for other in [
-            "CONFIG",
-            "CI_TARGET_DIR",
-            "TEST_LOG",
-            "SERVER",
-            "NOPE__KEY",
-            "SERVER__",
-        ] {
-            assert!(!is_config_var(other, &sections), "{other}");
-        }
-    }
-
-    #[test]
-    fn connection_timeouts_default_and_must_be_a_second_or_more() {
-        let server = Config::default().server;
-        assert_eq!(server.header_timeout.0, Duration::from_secs(30));
-        assert_eq!(server.idle_timeout.0, Duration::from_secs(60));
-        assert_eq!(server.body_timeout.0, Duration::from_secs(60));
-        let file = write_file("[server]\nidle_timeout = \"2s\"\nbody_timeout = \"90s\"\n");
-        let config = load(Some(file.path())).unwrap();
-        assert_eq!(config.server.idle_timeout.0, Duration::from_secs(2));
-        assert_eq!(config.server.body_timeout.0, Duration::from_secs(90));
-        let file = write_file("[server]\nheader_timeout = \"500ms\"\n");
-        let err = load(Some(file.path())).unwrap_err();
-        assert!(err.to_string().contains("server.header_timeout"), "{err}");
-    }
-
-    #[test]
-    fn uploads_default_to_a_day_and_twenty_and_are_checked() {
-        let uploads = Config::default().uploads;
-        assert_eq!(uploads.expire_after.0, Duration::from_secs(86400));
-        assert_eq!(uploads.max_pending_per_user, 20);
-        let file = write_file("[uploads]\nexpire_after = \"2h\"\nmax_pending_per_user = 3\n");
-        let config = load(Some(file.path())).unwrap();
-        assert_eq!(config.uploads.expire_after.0, Duration::from_secs(7200));
-        assert_eq!(config.uploads.max_pending_per_user, 3);
-        let file = write_file("[uploads]\nmax_pending_per_user = 0\n");
-        let err = load(Some(file.path())).unwrap_err();
-        assert!(
-            err.to_string().contains("uploads.max_pending_per_user"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn origins_are_checked() {
-        assert!(is_valid_origin("https://nas.local:8080"));
-        assert!(!is_valid_origin("nas.local"));
-        assert!(!is_valid_origin("https://nas.local/app"));
-    }
-}
+mod tests;
