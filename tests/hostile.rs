@@ -3,17 +3,8 @@
 
 mod common;
 
-use common::{png, Part, TestServer};
+use common::{fixture, png, Part, TestServer};
 use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
 
 async fn try_upload(s: &TestServer, token: &str, name: &'static str) -> common::Resp {
     s.upload_parts(

@@ -5,42 +5,21 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Output;
+use std::time::{Duration, Instant};
 
-use common::daemon::{Daemon, BIN};
-use common::sha256_hex;
+use common::daemon::{self, Daemon};
+use common::{fixture, sha256_hex, state_of};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct-horse-1";
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
-
 fn photox(data: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("PHOTOX_STORAGE__DATA_DIR", data)
-        .env("PHOTOX_LOG__TARGET", "stderr")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    daemon::run(
+        args,
+        &[("PHOTOX_STORAGE__DATA_DIR", data.to_str().unwrap())],
+        stdin,
+    )
 }
 
 fn stdout(o: &Output) -> String {
@@ -77,18 +56,6 @@ fn household_folder(root: &Path) -> BTreeMap<String, Vec<u8>> {
         std::fs::write(path, bytes).unwrap();
     }
     photos
-}
-
-/// Every file below `root`: relative path → (bytes, modification time).
-fn state_of(root: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> {
-    common::files_under(root)
-        .into_iter()
-        .map(|rel| {
-            let path = root.join(&rel);
-            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
-            (rel, (std::fs::read(&path).unwrap(), modified))
-        })
-        .collect()
 }
 
 fn new_library() -> (tempfile::TempDir, PathBuf, PathBuf) {

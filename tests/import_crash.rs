@@ -6,40 +6,18 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-use common::daemon::{Daemon, BIN};
-use common::sha256_hex;
+use common::daemon::{self, Daemon};
+use common::{fixture, sha256_hex};
 use serde_json::Value;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
-
 fn photox(data: &Path, config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap()])
-        .args(args)
-        .env("PHOTOX_STORAGE__DATA_DIR", data)
-        .env("PHOTOX_LOG__TARGET", "stderr")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let args = [&["--config", config.to_str().unwrap()], args].concat();
+    daemon::run(
+        &args,
+        &[("PHOTOX_STORAGE__DATA_DIR", data.to_str().unwrap())],
+        stdin,
+    )
 }
 
 fn crash_and_recover(mode: &str) {

@@ -4,22 +4,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use common::{sha256_hex, Session, TestServer};
+use common::{fixture, sha256_hex, state_of, Session, TestServer};
 use photox::config::{ImportConfig, ImportMode, WatchMode};
 use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
 
 fn write(root: &Path, rel: &str, bytes: &[u8]) {
     let path = root.join(rel);
@@ -28,18 +18,6 @@ fn write(root: &Path, rel: &str, bytes: &[u8]) {
     let part = path.with_extension("part");
     std::fs::write(&part, bytes).unwrap();
     std::fs::rename(part, path).unwrap();
-}
-
-/// Every file below `root`: relative path → (bytes, modification time).
-fn state_of(root: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> {
-    common::files_under(root)
-        .into_iter()
-        .map(|rel| {
-            let path = root.join(&rel);
-            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
-            (rel, (std::fs::read(&path).unwrap(), modified))
-        })
-        .collect()
 }
 
 fn import(path: &Path, mode: ImportMode, watch: WatchMode) -> ImportConfig {
@@ -559,4 +537,39 @@ async fn a_file_that_cannot_be_stored_is_reported_once_and_tried_again_when_it_c
         "{fixed}"
     );
     assert_eq!(photos(&s, &ann).await.len(), 2);
+}
+
+#[tokio::test]
+async fn ten_thousand_files_in_one_folder_are_scanned_and_rescanned_without_reading_them() {
+    let folder = tempfile::tempdir().unwrap();
+    let root = folder.path();
+    for i in 0..10_000 {
+        std::fs::write(root.join(format!("note{i:05}.txt")), b"x").unwrap();
+    }
+    write(root, "photo.png", &fixture("plain.png"));
+    let (s, admin, ann) = server_with(vec![import(root, ImportMode::Copy, WatchMode::Poll)]).await;
+    wait_for(&s, &admin, "the first scan", |i| {
+        i["last_scan_at"].is_string()
+    })
+    .await;
+    scans_settled(&s, &admin).await;
+    let status = imports(&s, &admin).await[0].clone();
+    assert_eq!(
+        (status["imported"].clone(), status["skipped"].clone()),
+        (json!(1), json!(10_000)),
+        "{status}"
+    );
+    // Unchanged: nothing new, nothing failed, and the photo is there once.
+    rescan(&s, &admin, status["id"].as_i64().unwrap()).await;
+    let again = imports(&s, &admin).await[0].clone();
+    assert_eq!(
+        (
+            again["imported"].clone(),
+            again["failed"].clone(),
+            again["state"].clone()
+        ),
+        (json!(1), json!(0), json!("idle")),
+        "{again}"
+    );
+    assert_eq!(photos(&s, &ann).await.len(), 1);
 }

@@ -8,11 +8,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::daemon::{Daemon, BIN};
-use common::sha256_hex;
+use common::daemon::{self, Daemon};
+use common::{fixture, sha256_hex};
 use serde_json::Value;
 
 /// The steps of an ingest that copies bytes into the library (stream, copy, move).
@@ -25,35 +25,10 @@ const COPY_POINTS: &[&str] = &[
 /// The steps of an in-place reference.
 const REFERENCE_POINTS: &[&str] = &["ingest.hashed", "ingest.committed"];
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
-
 fn photox(data: &Path, args: &[&str], crash_at: Option<&str>, stdin: &str) -> Output {
-    use std::io::Write;
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("PHOTOX_STORAGE__DATA_DIR", data)
-        .env("PHOTOX_LOG__TARGET", "stderr")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    if let Some(point) = crash_at {
-        cmd.env("PHOTOX_CRASH_AT", point);
-    }
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut env = vec![("PHOTOX_STORAGE__DATA_DIR", data.to_str().unwrap())];
+    env.extend(crash_at.map(|point| ("PHOTOX_CRASH_AT", point)));
+    daemon::run(args, &env, stdin)
 }
 
 /// A data dir with the user `ann`.

@@ -3,16 +3,8 @@
 
 mod common;
 
-use common::{png, Part, Session, TestServer};
+use common::{fixture, png, Part, Session, TestServer};
 use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 async fn upload_named(
     s: &TestServer,

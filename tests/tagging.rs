@@ -7,13 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::daemon::BIN;
-use common::{Part, TestServer};
+use common::{fixture, Part, TestServer};
 use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    std::fs::read(dir.join(name)).unwrap()
-}
 
 /// How long a state may take to be reached (the model loads in about a second in a debug build,
 /// and the machine may be busy).

@@ -4,17 +4,9 @@
 mod common;
 
 use common::tus::{noisy_jpeg, photo_of, upload_files, OFFSET_STREAM, TUS};
-use common::{sha256_hex, tmp_leftovers, Part, TestServer};
+use common::{fixture, sha256_hex, tmp_leftovers, Part, TestServer};
 use reqwest::Method;
 use serde_json::json;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 #[tokio::test]
 async fn options_announces_the_protocol_without_a_token() {
@@ -175,9 +167,14 @@ async fn chunks_make_the_same_bytes_and_a_second_upload_is_a_duplicate() {
         .await;
     again.expect(204);
     assert_eq!(photo_of(&again), photo_of(&first));
-    s.tus_patch(&ann.access, &location, 0, &bytes)
-        .await
-        .expect(409);
+    let conflict = s.tus_patch(&ann.access, &location, 0, &bytes).await;
+    conflict.expect(409);
+    let head = s.tus_head(&ann.access, &location).await;
+    assert_eq!(
+        conflict.header("upload-expires"),
+        head.header("upload-expires"),
+        "a refusal tells the upload's expiry too"
+    );
 }
 
 #[tokio::test]

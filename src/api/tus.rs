@@ -263,6 +263,17 @@ pub fn discovery(max_bytes: u64) -> Response {
     resp
 }
 
+/// A refusal that concerns a live upload tells when it expires, as every answer about it does.
+pub fn with_expiry(error: ApiError, expires_at: Option<i64>) -> ApiError {
+    match expires_at {
+        Some(at) => error.with_header(
+            header::HeaderName::from_static("upload-expires"),
+            http_date(at),
+        ),
+        None => error,
+    }
+}
+
 /// An error answer with the tus headers (and, where known, the upload's expiry).
 pub fn error_answer(error: ApiError) -> Response {
     let mut resp = error.into_response();

@@ -85,11 +85,14 @@ async fn serve(req: &Request, id: Option<&str>, body: Body) -> ApiResult<Respons
                 length: tus::number(req, "upload-length")?,
                 chunk: chunk_of(req, body)?,
             };
-            let upload = uploads
-                .append(caller, id, patch)
-                .await
-                .map_err(tus::refusal)?;
-            Ok(written(StatusCode::NO_CONTENT, &upload))
+            match uploads.append(caller, id, patch).await {
+                Ok(upload) => Ok(written(StatusCode::NO_CONTENT, &upload)),
+                // A refused PATCH of a live upload (409, 413, 460, 507) still tells its expiry.
+                Err(e) => Err(tus::with_expiry(
+                    tus::refusal(e),
+                    uploads.expires_at(caller, id).await,
+                )),
+            }
         }
         (Some(id), _) => {
             uploads.terminate(caller, id).await.map_err(tus::refusal)?;

@@ -319,6 +319,12 @@ impl Uploads {
         Ok(())
     }
 
+    /// When `owner`'s upload `id` expires, if it is still there (read without taking over a
+    /// request that writes to it).
+    pub async fn expires_at(&self, owner: Caller, id: &str) -> Option<i64> {
+        self.find(owner, id).await.ok().map(|row| row.expires_at)
+    }
+
     /// The row of `owner`'s upload `id`, if it has not expired.
     async fn find(&self, owner: Caller, id: &str) -> Result<UploadRow, UploadError> {
         check_id(id)?;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +38,9 @@ const IDLE_HAND_ON: Duration = Duration::from_millis(200);
 const WRITEBACK_STEP: u64 = 4 * 1024 * 1024;
 /// The longest a request writes without recording a checkpoint.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// What a request that is taken over still takes from what already arrived: more than the
+/// buffers of a loopback or LAN connection hold, so a vanished client loses nothing it sent.
+const DRAIN_AT_MOST: usize = 32 * 1024 * 1024;
 
 /// Records that the file holds this many bytes on disk (called on the writing thread).
 pub type Checkpoint = Box<dyn FnMut(u64) -> Result<(), AppError> + Send>;
@@ -114,10 +117,19 @@ pub async fn append(path: &Path, append: Append<'_>) -> Result<Appended, AppErro
     let mut received: u64 = 0;
     let read = async {
         let (mut batch, mut batched) = (Vec::new(), 0);
+        let mut draining = 0usize;
         let ended = loop {
             let frame = tokio::select! {
                 biased;
-                _ = stop.cancelled() => break Ended::Stopped,
+                // Taken over: the bytes that already arrived (in the socket's buffer: all of
+                // them when the client is gone) are kept, up to a bound, then the request stops.
+                _ = stop.cancelled() => match body.next().now_or_never() {
+                    Some(frame) if draining < DRAIN_AT_MOST => {
+                        draining += frame.as_ref().and_then(|f| f.as_ref().ok()).map_or(0, Bytes::len);
+                        frame
+                    }
+                    _ => break Ended::Stopped,
+                },
                 frame = body.next() => frame,
                 // A slow body's bytes are not held back waiting for a full batch.
                 _ = tokio::time::sleep(IDLE_HAND_ON), if !batch.is_empty() => {

@@ -461,6 +461,29 @@ impl TestServer {
     }
 }
 
+/// The bytes of `tests/fixtures/<name>`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// Every file below `root`: relative path → (bytes, modification time), to show that a folder
+/// was not changed.
+pub fn state_of(
+    root: &std::path::Path,
+) -> std::collections::BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+    files_under(root)
+        .into_iter()
+        .map(|rel| {
+            let path = root.join(&rel);
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            (rel, (std::fs::read(&path).unwrap(), modified))
+        })
+        .collect()
+}
+
 /// Every file under `dir`, relative, sorted.
 pub fn files_under(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
